@@ -1,0 +1,169 @@
+//! Unauthenticated discovery: the versions document OpenStack clients read first, and the JSON schemas of the
+//! image document that python-glanceclient builds its models from.
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AppState, DISCOVERY, PublicErrors};
+
+/// The routes of this family.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_versions_root))
+        .routes(routes!(list_versions))
+        .routes(routes!(show_image_schema))
+        .routes(routes!(show_images_schema))
+}
+
+/// The API version this service implements.
+pub const API_VERSION: &str = "v2.16";
+
+/// A link.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct Link {
+    /// `self`.
+    pub rel: String,
+    /// The version's root URL.
+    pub href: String,
+}
+
+/// One API version.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct Version {
+    /// The version id (`v2.N`).
+    pub id: String,
+    /// `CURRENT`.
+    pub status: String,
+    /// Where it is served.
+    pub links: Vec<Link>,
+}
+
+/// The versions document.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct VersionList {
+    /// The versions served.
+    pub versions: Vec<Version>,
+}
+
+fn versions(headers: &HeaderMap) -> VersionList {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    VersionList {
+        versions: vec![Version {
+            id: API_VERSION.to_owned(),
+            status: "CURRENT".to_owned(),
+            links: vec![Link { rel: "self".to_owned(), href: format!("{scheme}://{host}/v2/") }],
+        }],
+    }
+}
+
+/// List API versions (root)
+///
+/// The versions document with status 300 (Multiple Choices), as Glance answers at its root; openstacksdk's
+/// version discovery starts here.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "list_versions_root",
+    tag = DISCOVERY,
+    responses((status = 300, description = "The versions document.", body = VersionList), PublicErrors)
+)]
+async fn list_versions_root(headers: HeaderMap) -> (StatusCode, Json<VersionList>) {
+    (StatusCode::MULTIPLE_CHOICES, Json(versions(&headers)))
+}
+
+/// List API versions
+///
+/// The versions document; python-glanceclient reads it before every command.
+#[utoipa::path(
+    get,
+    path = "/versions",
+    operation_id = "list_versions",
+    tag = DISCOVERY,
+    responses((status = 200, description = "The versions document.", body = VersionList), PublicErrors)
+)]
+async fn list_versions(headers: HeaderMap) -> Json<VersionList> {
+    Json(versions(&headers))
+}
+
+/// The JSON schema of the image document: every non-string field declared, other properties strings.
+pub fn image_schema() -> Value {
+    let nullable = |t: &str| json!({"type": [t, "null"]});
+    json!({
+        "name": "image",
+        "properties": {
+            "id": {"type": "string", "description": "An identifier for the image"},
+            "name": {"type": ["null", "string"], "maxLength": 255},
+            "status": {"type": "string", "enum": ["queued", "saving", "uploading", "importing", "active", "killed", "deactivated", "pending_delete"]},
+            "visibility": {"type": "string", "enum": ["private", "public", "shared", "community"]},
+            "owner": {"type": ["null", "string"]},
+            "protected": {"type": "boolean"},
+            "os_hidden": {"type": "boolean"},
+            "tags": {"type": "array", "items": {"type": "string", "maxLength": 255}},
+            "container_format": {"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]},
+            "disk_format": {"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]},
+            "min_disk": {"type": "integer"},
+            "min_ram": {"type": "integer"},
+            "size": nullable("integer"),
+            "virtual_size": nullable("integer"),
+            "checksum": nullable("string"),
+            "created_at": {"type": "string"},
+            "updated_at": {"type": "string"},
+            "self": {"type": "string"},
+            "file": {"type": "string"},
+            "schema": {"type": "string"}
+        },
+        "additionalProperties": {"type": "string"},
+        "links": [
+            {"rel": "self", "href": "{self}"},
+            {"rel": "enclosure", "href": "{file}"},
+            {"rel": "describedby", "href": "{schema}"}
+        ]
+    })
+}
+
+/// Show the image schema
+///
+/// The JSON schema of the image document, as `GET /v2/schemas/image` in Glance.
+#[utoipa::path(
+    get,
+    path = "/v2/schemas/image",
+    operation_id = "glance_show_image_schema",
+    tag = DISCOVERY,
+    responses((status = 200, description = "The JSON schema of an image.", body = Object), PublicErrors)
+)]
+async fn show_image_schema() -> Json<Value> {
+    Json(image_schema())
+}
+
+/// Show the image list schema
+///
+/// The JSON schema of the image list, as `GET /v2/schemas/images` in Glance.
+#[utoipa::path(
+    get,
+    path = "/v2/schemas/images",
+    operation_id = "glance_show_images_schema",
+    tag = DISCOVERY,
+    responses((status = 200, description = "The JSON schema of an image list.", body = Object), PublicErrors)
+)]
+async fn show_images_schema() -> Json<Value> {
+    Json(json!({
+        "name": "images",
+        "properties": {
+            "images": {"type": "array", "items": image_schema()},
+            "first": {"type": "string"},
+            "next": {"type": "string"},
+            "schema": {"type": "string"}
+        },
+        "links": [
+            {"rel": "first", "href": "{first}"},
+            {"rel": "next", "href": "{next}"},
+            {"rel": "describedby", "href": "{schema}"}
+        ]
+    }))
+}

@@ -1,0 +1,128 @@
+//! Extractors whose failures become `ApiError`s, held back until the handler has authorised the caller, so
+//! that a caller without permission learns nothing about the validity of its input (contract section 5 order:
+//! 401, 403 project, 403 permission, then 400).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Path parameters, percent-decoded once per segment; invalid UTF-8 is a 400.
+pub struct ApiPath<T>(Result<T, ApiError>);
+
+impl<T> ApiPath<T> {
+    /// The parameters, or the 400 they produced.
+    pub fn parse(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ApiPath(Path::<T>::from_request_parts(parts, state).await.map(|Path(t)| t).map_err(path_error)))
+    }
+}
+
+fn path_error(rejection: PathRejection) -> ApiError {
+    let detail = rejection.body_text();
+    if detail.contains("UTF-8") {
+        ApiError::BadRequest("A path segment is not valid UTF-8 after percent-decoding.".into())
+    } else {
+        ApiError::BadRequest(format!("Invalid path parameters: {detail}"))
+    }
+}
+
+/// A JSON body, parsed after authorisation: an empty body is 400 `IMG.0007`, malformed JSON or a wrong type
+/// 400 `IMG.0001` naming the field. `Content-Type` is not looked at; unknown fields are ignored.
+pub struct ApiJson<T>(Result<T, ApiError>);
+
+impl<T> ApiJson<T> {
+    /// The body, or the 400 it produced.
+    pub fn parse(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
+        Ok(ApiJson(parse_json(&bytes)))
+    }
+}
+
+fn body_error(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest(format!("The request body could not be read: {}", rejection.body_text()))
+    }
+}
+
+/// Parses a JSON body the way every operation does.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::EmptyBody);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::BadRequest(format!("The request body is not valid: {inner}"))
+        } else {
+            ApiError::BadRequest(format!("The request body is not valid at '{path}': {inner}"))
+        }
+    })?;
+    deserializer.end().map_err(|e| ApiError::BadRequest(format!("The request body is not valid: {e}")))?;
+    Ok(value)
+}
+
+/// Reads an image id; anything that is not a UUID names no image (404).
+pub fn image_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::ImageNotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Body {
+        #[expect(dead_code, reason = "read only to check deserialisation")]
+        tag: Inner,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Inner {
+        #[expect(dead_code, reason = "read only to check deserialisation")]
+        key: String,
+    }
+
+    #[test]
+    fn empty_and_malformed_bodies() {
+        assert!(matches!(parse_json::<Body>(b""), Err(ApiError::EmptyBody)));
+        assert!(matches!(parse_json::<Body>(b"  \n"), Err(ApiError::EmptyBody)));
+        let Err(ApiError::BadRequest(message)) = parse_json::<Body>(br#"{"tag": {"key": 5}}"#) else {
+            panic!("a wrong type is a bad request")
+        };
+        assert!(message.contains("tag.key"), "{message}");
+        assert!(matches!(parse_json::<Body>(b"{"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(parse_json::<Body>(br#"{"tag": {"key": "k"}} x"#), Err(ApiError::BadRequest(_))));
+        assert!(parse_json::<Body>(br#"{"tag": {"key": "k", "extra": 1}, "more": []}"#).is_ok());
+    }
+
+    #[test]
+    fn image_ids_that_are_not_uuids_are_not_found() {
+        assert!(matches!(image_id("abcd"), Err(ApiError::ImageNotFound)));
+        assert!(image_id("4d2c0b0e-1111-2222-3333-444455556666").is_ok());
+    }
+}

@@ -1,0 +1,96 @@
+//! The OpenStack Glance native tag operations (ops 1 and 2): a tag is a string; `k` is the key `k` with an
+//! empty value and `k=v` names the key `k` with the value `v`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{ApiPath, image_id};
+use super::{AppState, NATIVE_TAGS, WriteErrors};
+use crate::auth::identity::{Action, Caller};
+use crate::domain::tag::{Tag, TagChange};
+use crate::error::ApiError;
+
+/// The routes of this family.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(glance_create_tag, glance_delete_tag))
+}
+
+/// Path of a native tag.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct NativeTagPath {
+    /// The image id.
+    image_id: String,
+    /// The tag, percent-encoded as one path segment (`%2F` is part of the tag).
+    tag: String,
+}
+
+/// Add a tag to an image (Glance native)
+///
+/// Adds the key `tag` with an empty value; an existing key keeps its place and its value becomes empty.
+/// Adding a tag the image already has is a no-op 204. The tag is 1-255 characters, without `=`, control
+/// characters or surrounding whitespace. Over the tag quota is 413 `IMG.0116`. Deprecated in IMS, kept for
+/// OpenStack clients.
+#[utoipa::path(
+    put,
+    path = "/v2/images/{image_id}/tags/{tag}",
+    operation_id = "glance_create_tag",
+    tag = NATIVE_TAGS,
+    params(NativeTagPath),
+    responses((status = 204, description = "The tag is on the image."), WriteErrors),
+    security(("token" = []), ("aksk" = []))
+)]
+async fn glance_create_tag(
+    State(app): State<AppState>,
+    caller: Caller,
+    path: ApiPath<NativeTagPath>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Action::Get, Action::Update])?;
+    let path = path.parse()?;
+    app.limits.check_native_tag(&path.tag)?;
+    let change = TagChange::Upsert(vec![Tag::new(path.tag, "")]);
+    app.store
+        .change_tags(image_id(&path.image_id)?, &caller.project, change, app.limits.tags_per_image)
+        .await
+        .map_err(|e| ApiError::from(e).quota_as_413())?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete a tag from an image (Glance native)
+///
+/// `tag` is read in the string view: `k` deletes the key `k` whatever its value, `k=v` deletes `k` only if
+/// its value is `v`. A tag that is not on the image is 404 `IMG.0115`. Any characters are accepted (up to
+/// 255 per key and value), so every stored tag can be deleted.
+#[utoipa::path(
+    delete,
+    path = "/v2/images/{image_id}/tags/{tag}",
+    operation_id = "glance_delete_tag",
+    tag = NATIVE_TAGS,
+    params(NativeTagPath),
+    responses((status = 204, description = "The tag is gone."), WriteErrors),
+    security(("token" = []), ("aksk" = []))
+)]
+async fn glance_delete_tag(
+    State(app): State<AppState>,
+    caller: Caller,
+    path: ApiPath<NativeTagPath>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Action::Get, Action::Update])?;
+    let path = path.parse()?;
+    let tag = Tag::from_string_view(&path.tag);
+    app.limits.check_lookup("tag key", &tag.key)?;
+    app.limits.check_lookup("tag value", &tag.value)?;
+    app.store
+        .change_tags(
+            image_id(&path.image_id)?,
+            &caller.project,
+            TagChange::DeleteMatching(tag),
+            app.limits.tags_per_image,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,398 @@
+//! The image registry: the subset of the Glance v2 image API that tags need and that python-glanceclient,
+//! openstacksdk and the Huawei SDK's `glance_*` methods call.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::Query;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, image_id};
+use super::{AppState, CreateErrors, IMAGES, ListErrors, ReadErrors, UploadErrors, WriteErrors};
+use crate::auth::identity::{Action, Caller};
+use crate::domain::image::{
+    CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility, check_properties,
+};
+use crate::domain::query::{ImageListQuery, RawImageListQuery};
+use crate::domain::tag::{string_view_of, tags_for_new_image};
+use crate::domain::time;
+use crate::error::ApiError;
+
+/// The routes of this family.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(glance_create_image, glance_list_images))
+        .routes(routes!(glance_show_image, glance_delete_image))
+        .routes(routes!(glance_upload_image_data))
+}
+
+/// An image as Glance shows it. Extra string properties appear as further fields.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct ImageDocument {
+    /// The image id.
+    pub id: String,
+    /// The name, or null.
+    pub name: Option<String>,
+    /// The status.
+    pub status: Status,
+    /// The visibility.
+    pub visibility: Visibility,
+    /// The owner project.
+    pub owner: String,
+    /// Whether deletion is refused.
+    pub protected: bool,
+    /// Whether lists leave it out by default.
+    pub os_hidden: bool,
+    /// Tags in the string view (`k` or `k=v`), sorted by their bytes.
+    pub tags: Vec<String>,
+    /// The container format, or null.
+    pub container_format: Option<String>,
+    /// The disk format, or null.
+    pub disk_format: Option<String>,
+    /// Minimum disk in GB.
+    pub min_disk: i64,
+    /// Minimum RAM in MB.
+    pub min_ram: i64,
+    /// Data size in bytes, or null.
+    pub size: Option<i64>,
+    /// Virtual size in bytes, or null.
+    pub virtual_size: Option<i64>,
+    /// Data checksum, or null.
+    pub checksum: Option<String>,
+    /// Creation time, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub created_at: String,
+    /// Last change, `YYYY-MM-DDTHH:MM:SSZ`; every tag write bumps it.
+    pub updated_at: String,
+    /// `/v2/images/{id}`.
+    #[serde(rename = "self")]
+    pub self_link: String,
+    /// `/v2/images/{id}/file`.
+    pub file: String,
+    /// `/v2/schemas/image`.
+    pub schema: String,
+    /// Extra string properties (`__os_type`, `architecture`, ...).
+    #[serde(flatten)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl From<Image> for ImageDocument {
+    fn from(image: Image) -> Self {
+        let id = image.id.to_string();
+        ImageDocument {
+            self_link: format!("/v2/images/{id}"),
+            file: format!("/v2/images/{id}/file"),
+            schema: "/v2/schemas/image".to_owned(),
+            tags: string_view_of(&image.tags),
+            id,
+            name: image.name,
+            status: image.status,
+            visibility: image.visibility,
+            owner: image.owner,
+            protected: image.protected,
+            os_hidden: image.os_hidden,
+            container_format: image.container_format,
+            disk_format: image.disk_format,
+            min_disk: image.min_disk,
+            min_ram: image.min_ram,
+            size: image.size,
+            virtual_size: image.virtual_size,
+            checksum: image.checksum,
+            created_at: time::format(image.created_at),
+            updated_at: time::format(image.updated_at),
+            properties: image.properties,
+        }
+    }
+}
+
+/// Body of `POST /v2/images`. Further fields are extra string properties, stored and returned as given.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+pub struct CreateImageRequest {
+    /// An id to use (a UUID); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The name, up to 255 characters.
+    #[schema(max_length = 255)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `private` (default), `public`, `shared` or `community` (the last two behave as owner-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+    /// One of Glance's container formats (`bare`, `ovf`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_format: Option<String>,
+    /// One of Glance's disk formats (`raw`, `qcow2`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_format: Option<String>,
+    /// Minimum disk in GB.
+    #[schema(minimum = 0)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_disk: Option<i64>,
+    /// Minimum RAM in MB.
+    #[schema(minimum = 0)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ram: Option<i64>,
+    /// Refuse deletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
+    /// Leave out of lists by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_hidden: Option<bool>,
+    /// Tags in the string view (`k` or `k=v`); duplicates collapse.
+    #[schema(max_items = 10)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Extra string properties.
+    #[serde(flatten)]
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub properties: BTreeMap<String, serde_json::Value>,
+}
+
+fn check_format(field: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if !allowed.contains(&v.as_str()) => {
+            Err(ApiError::BadRequest(format!("'{field}' must be one of {}; got {v:?}.", allowed.join(", "))))
+        }
+        other => Ok(other),
+    }
+}
+
+fn new_image(body: CreateImageRequest, project: &str, app: &AppState) -> Result<NewImage, ApiError> {
+    let id = match body.id {
+        None => Uuid::new_v4(),
+        Some(text) => Uuid::parse_str(&text)
+            .map_err(|_| ApiError::BadRequest(format!("'id' must be a UUID; got {text:?}.")))?,
+    };
+    if body.name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX_CHARS) {
+        return Err(ApiError::BadRequest(format!(
+            "'name' must be at most {NAME_MAX_CHARS} characters long."
+        )));
+    }
+    for (field, value) in [("min_disk", body.min_disk), ("min_ram", body.min_ram)] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(ApiError::BadRequest(format!("'{field}' must not be negative.")));
+        }
+    }
+    let mut properties = BTreeMap::new();
+    for (name, value) in body.properties {
+        let serde_json::Value::String(value) = value else {
+            return Err(ApiError::BadRequest(format!("The property {name:?} must be a string.")));
+        };
+        properties.insert(name, value);
+    }
+    check_properties(&properties).map_err(ApiError::BadRequest)?;
+    let tags = tags_for_new_image(&body.tags.unwrap_or_default(), &app.limits)?;
+    Ok(NewImage {
+        id,
+        name: body.name,
+        status: Status::Queued,
+        visibility: body.visibility.unwrap_or(Visibility::Private),
+        owner: project.to_owned(),
+        protected: body.protected.unwrap_or(false),
+        os_hidden: body.os_hidden.unwrap_or(false),
+        container_format: check_format("container_format", body.container_format, CONTAINER_FORMATS)?,
+        disk_format: check_format("disk_format", body.disk_format, DISK_FORMATS)?,
+        min_disk: body.min_disk.unwrap_or(0),
+        min_ram: body.min_ram.unwrap_or(0),
+        tags,
+        properties,
+    })
+}
+
+/// Create an image
+///
+/// Registers an image owned by the caller's project, in status `queued`. Any project may create public
+/// images. `tags` are strings in the string view; two values for one key are 400 `IMG.0115`, more than the
+/// quota 413 `IMG.0116`.
+#[utoipa::path(
+    post,
+    path = "/v2/images",
+    operation_id = "glance_create_image",
+    tag = IMAGES,
+    request_body = CreateImageRequest,
+    responses((status = 201, description = "The new image.", body = ImageDocument), CreateErrors),
+    security(("token" = []), ("aksk" = []))
+)]
+async fn glance_create_image(
+    State(app): State<AppState>,
+    caller: Caller,
+    body: ApiJson<CreateImageRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Action::Create])?;
+    let image = new_image(body.parse()?, &caller.project, &app)?;
+    let created = ImageDocument::from(app.store.create_image(image).await?);
+    let location = created.self_link.clone();
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)).into_response())
+}
+
+/// Path of one image.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ImagePath {
+    /// The image id.
+    image_id: String,
+}
+
+/// Show an image
+///
+/// An image the project owns, or a public one.
+#[utoipa::path(
+    get,
+    path = "/v2/images/{image_id}",
+    operation_id = "glance_show_image",
+    tag = IMAGES,
+    params(ImagePath),
+    responses((status = 200, description = "The image.", body = ImageDocument), ReadErrors),
+    security(("token" = []), ("aksk" = []))
+)]
+async fn glance_show_image(
+    State(app): State<AppState>,
+    caller: Caller,
+    path: ApiPath<ImagePath>,
+) -> Result<Json<ImageDocument>, ApiError> {
+    caller.require(&[Action::Get])?;
+    let path = path.parse()?;
+    Ok(Json(app.store.image(image_id(&path.image_id)?, &caller.project).await?.into()))
+}
+
+/// Delete an image
+///
+/// Deletes an image the project owns, with its tags; it vanishes from every view at once. A protected
+/// image is 403. A request body (such as `{"delete_backup": false}`) is accepted and ignored.
+#[utoipa::path(
+    delete,
+    path = "/v2/images/{image_id}",
+    operation_id = "glance_delete_image",
+    tag = IMAGES,
+    params(ImagePath),
+    responses((status = 204, description = "The image is gone."), WriteErrors),
+    security(("token" = []), ("aksk" = []))
+)]
+async fn glance_delete_image(
+    State(app): State<AppState>,
+    caller: Caller,
+    path: ApiPath<ImagePath>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Action::Delete])?;
+    let path = path.parse()?;
+    app.store.delete_image(image_id(&path.image_id)?, &caller.project).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Upload image data (not implemented)
+///
+/// Image data is out of scope for this service: always 501 `IMG.0501`. Use the seeding command to create
+/// images in other statuses.
+#[utoipa::path(
+    put,
+    path = "/v2/images/{image_id}/file",
+    operation_id = "glance_upload_image_data",
+    tag = IMAGES,
+    params(ImagePath),
+    responses((status = 204, description = "Never: data upload is not implemented."), UploadErrors),
+    security(("token" = []), ("aksk" = []))
+)]
+async fn glance_upload_image_data(caller: Caller) -> Result<StatusCode, ApiError> {
+    caller.require(&[Action::Update])?;
+    Err(ApiError::NotImplemented("Image data upload is not implemented by this service.".into()))
+}
+
+/// Query parameters of `GET /v2/images`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListImagesParams {
+    /// Page size (default 25, at most 1000).
+    pub limit: Option<u32>,
+    /// Return images after this id (from `next`).
+    pub marker: Option<String>,
+    /// `name`, `status`, `container_format`, `disk_format`, `size`, `id`, `created_at` (default) or `updated_at`.
+    pub sort_key: Option<String>,
+    /// `asc` or `desc` (default).
+    pub sort_dir: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    /// Exact status.
+    pub status: Option<String>,
+    /// A visibility, or `all`.
+    pub visibility: Option<String>,
+    /// Exact owner project.
+    pub owner: Option<String>,
+    /// `true` to list hidden images (default `false`).
+    pub os_hidden: Option<bool>,
+    /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND).
+    #[serde(default)]
+    #[param(style = Form, explode = true)]
+    pub tag: Vec<String>,
+}
+
+/// Response of `GET /v2/images`.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+pub struct ImageList {
+    /// This page of images.
+    pub images: Vec<ImageDocument>,
+    /// This list's first page.
+    pub first: String,
+    /// `/v2/schemas/images`.
+    pub schema: String,
+    /// The next page, when this one is full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// List images
+///
+/// The images the project owns and public images, filtered (`name`, `status`, `visibility`, `owner`,
+/// repeated `tag`), sorted (`sort_key`, `sort_dir`; ties by id) and paged (`limit`, `marker`).
+#[utoipa::path(
+    get,
+    path = "/v2/images",
+    operation_id = "glance_list_images",
+    tag = IMAGES,
+    params(ListImagesParams),
+    responses((status = 200, description = "A page of images.", body = ImageList), ListErrors),
+    security(("token" = []), ("aksk" = []))
+)]
+async fn glance_list_images(
+    State(app): State<AppState>,
+    caller: Caller,
+    params: Result<Query<ListImagesParams>, axum_extra::extract::QueryRejection>,
+) -> Result<Json<ImageList>, ApiError> {
+    caller.require(&[Action::List])?;
+    let Query(params) =
+        params.map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))?;
+    let raw = RawImageListQuery {
+        limit: params.limit.map(|l| l.to_string()),
+        marker: params.marker.clone(),
+        sort_key: params.sort_key.clone(),
+        sort_dir: params.sort_dir.clone(),
+        name: params.name.clone(),
+        status: params.status.clone(),
+        visibility: params.visibility.clone(),
+        owner: params.owner.clone(),
+        os_hidden: params.os_hidden.map(|b| b.to_string()),
+        tag: params.tag.clone(),
+    };
+    let query = ImageListQuery::parse(raw)?;
+    let images: Vec<ImageDocument> =
+        app.store.list_images(&caller.project, &query).await?.into_iter().map(ImageDocument::from).collect();
+    let unmarked = ListImagesParams { marker: None, ..params };
+    let query_string = serde_html_form::to_string(&unmarked).map_err(ApiError::internal)?;
+    let link = |extra: &str| {
+        let joined =
+            [query_string.as_str(), extra].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>();
+        if joined.is_empty() { "/v2/images".to_owned() } else { format!("/v2/images?{}", joined.join("&")) }
+    };
+    let next = match images.last() {
+        Some(last) if query.limit > 0 && images.len() as u64 == query.limit => {
+            Some(link(&format!("marker={}", last.id)))
+        }
+        _ => None,
+    };
+    Ok(Json(ImageList { first: link(""), schema: "/v2/schemas/images".to_owned(), next, images }))
+}

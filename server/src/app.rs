@@ -1,0 +1,91 @@
+//! The application: routes, layers and state, and the OpenAPI document built from the very same routes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware;
+use axum::routing::{delete, get};
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{self, AppState};
+use crate::auth::{Authenticator, require_identity};
+use crate::error::envelope_framework_errors;
+use crate::spec;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Routes anyone may call: discovery and schemas.
+fn public_routes() -> OpenApiRouter<AppState> {
+    api::discovery::routes()
+}
+
+/// Routes that need a token or an AK/SK signature.
+fn protected_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(api::native_tags::routes())
+        .merge(api::ims_v1::routes())
+        .merge(api::ims_v2::routes())
+        .merge(api::registry::routes())
+}
+
+/// The OpenAPI document of every route the server serves.
+pub fn openapi() -> OpenApi {
+    spec::finish(public_routes().merge(protected_routes()).into_openapi())
+}
+
+/// Settings of the HTTP layers.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpSettings {
+    /// Largest request body.
+    pub body_limit: usize,
+    /// Time before a request is abandoned.
+    pub timeout: Duration,
+}
+
+/// The complete service.
+pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings) -> Router {
+    let (public, public_doc) = public_routes().split_for_parts();
+    let (protected, protected_doc) = protected_routes().split_for_parts();
+    let mut doc = public_doc;
+    doc.merge(protected_doc);
+    let doc = spec::finish(doc);
+    let doc_3_0 = spec::downgrade::to_openapi_3_0(&serde_json::to_value(&doc).unwrap_or_default());
+
+    let protected = protected
+        .route(
+            "/v2/{project_id}/images/{image_id}/tags/action",
+            delete(api::ims_v2::delete_image_tag_named_action),
+        )
+        .route_layer(middleware::from_fn_with_state(auth, require_identity));
+
+    let routes = Router::new()
+        .merge(public)
+        .merge(protected)
+        .route("/openapi-3.0.json", get(move || async move { axum::Json(doc_3_0) }))
+        .merge(SwaggerUi::new("/swagger-ui").url("/openapi.json", doc))
+        .with_state(state);
+    // The layers wrap the router as a whole rather than through `Router::layer`, which would put them
+    // between the router and its method routers and lose the `Allow` header of 405 answers
+    // (tokio-rs/axum#1770).
+    let layered = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(middleware::from_fn(envelope_framework_errors))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.timeout))
+        .layer(RequestBodyLimitLayer::new(settings.body_limit))
+        .service(routes);
+    Router::new().fallback_service(layered)
+}

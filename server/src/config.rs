@@ -1,0 +1,234 @@
+//! Typed configuration: defaults, then a TOML file, then `IMS_TAGS_*` environment variables
+//! (`IMS_TAGS_LISTEN`, `IMS_TAGS_LIMITS__TAGS_PER_IMAGE`, ...). Secrets are redacted in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::query::QueryLimits;
+use crate::domain::tag::TagLimits;
+
+/// A secret string (SK, token, security token): compared and used, never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for signing and comparison only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite database.
+    pub data_dir: PathBuf,
+    /// Reader connections of the SQLite store.
+    pub sqlite_readers: usize,
+    /// Seconds before a request is abandoned with 503.
+    pub request_timeout_secs: u64,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Tag limits.
+    pub limits: TagLimits,
+    /// Op 5 query limits.
+    pub query_limits: QueryLimits,
+    /// Who may call the API.
+    pub auth: AuthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9292)),
+            data_dir: PathBuf::from("data"),
+            sqlite_readers: 4,
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            limits: TagLimits::default(),
+            query_limits: QueryLimits::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// Credentials and tokens.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Largest difference between `X-Sdk-Date` and the server clock, in seconds.
+    pub max_clock_skew_secs: Option<u64>,
+    /// `X-Auth-Token` tokens.
+    pub tokens: Vec<TokenConfig>,
+    /// AK/SK credentials.
+    pub credentials: Vec<CredentialConfig>,
+}
+
+/// What a token or credential may do: its projects and IAM actions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// The project used when a request names none.
+    pub default_project: String,
+    /// Further projects the caller may name.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// Permitted IAM actions (`ims:images:get`, ...); `*` and `prefix:*` are wildcards.
+    pub actions: Vec<String>,
+}
+
+/// An `X-Auth-Token` token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// A name for logs.
+    pub name: String,
+    /// The token.
+    pub token: Secret,
+    /// What it may do.
+    #[serde(flatten)]
+    pub grant: Grant,
+}
+
+/// An AK/SK credential.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    /// The access key (AK); shown in logs.
+    pub access_key: String,
+    /// The secret key (SK).
+    pub secret_key: Secret,
+    /// For a temporary AK: the security token it must be sent with.
+    #[serde(default)]
+    pub security_token: Option<Secret>,
+    /// What it may do.
+    #[serde(flatten)]
+    pub grant: Grant,
+}
+
+/// Every IAM action this service knows.
+pub const ALL_ACTIONS: &[&str] =
+    &["ims:images:get", "ims:images:list", "ims:images:update", "ims:images:create", "ims:images:delete"];
+
+/// The demo identity used when no config file gives one: printed at start-up.
+pub mod demo {
+    /// Demo project.
+    pub const PROJECT: &str = "0000000000000000000000000000dem0";
+    /// Demo `X-Auth-Token`.
+    pub const TOKEN: &str = "ims-tags-demo-token";
+    /// Demo access key.
+    pub const ACCESS_KEY: &str = "DEMOACCESSKEY0000000";
+    /// Demo secret key.
+    pub const SECRET_KEY: &str = "DEMOSECRETKEY000000000000000000000000000";
+}
+
+impl AuthConfig {
+    /// The demo token and AK/SK, with every action on the demo project.
+    pub fn demo() -> AuthConfig {
+        let grant = Grant {
+            default_project: demo::PROJECT.to_owned(),
+            projects: Vec::new(),
+            actions: ALL_ACTIONS.iter().map(|a| a.to_string()).collect(),
+        };
+        AuthConfig {
+            max_clock_skew_secs: None,
+            tokens: vec![TokenConfig {
+                name: "demo".into(),
+                token: Secret::new(demo::TOKEN),
+                grant: grant.clone(),
+            }],
+            credentials: vec![CredentialConfig {
+                access_key: demo::ACCESS_KEY.into(),
+                secret_key: Secret::new(demo::SECRET_KEY),
+                security_token: None,
+                grant,
+            }],
+        }
+    }
+
+    /// Whether no caller is configured.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty() && self.credentials.is_empty()
+    }
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then `file` if given, then `IMS_TAGS_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("IMS_TAGS_").split("__")).extract().map_err(Box::new)
+    }
+
+    /// The SQLite database file.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("ims-tags.sqlite3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let text = format!("{:?}", AuthConfig::demo());
+        assert!(!text.contains(demo::SECRET_KEY) && !text.contains(demo::TOKEN), "{text}");
+        assert!(text.contains(demo::ACCESS_KEY), "the AK is not a secret");
+    }
+
+    #[test]
+    fn file_values_override_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            r#"
+listen = "127.0.0.1:0"
+[limits]
+tags_per_image = 20
+[[auth.tokens]]
+name = "t"
+token = "s3cret"
+default_project = "p1"
+actions = ["ims:images:list"]
+"#,
+        )
+        .expect("write");
+        let config = Config::load(Some(&path)).expect("loads");
+        assert_eq!(config.limits.tags_per_image, 20);
+        assert_eq!(config.limits.ims_key_max_chars, 36, "unset limits keep their defaults");
+        assert_eq!(config.auth.tokens[0].grant.default_project, "p1");
+        assert_eq!(config.auth.tokens[0].token.expose(), "s3cret");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:1\"\n").expect("write");
+        assert!(Config::load(Some(&path)).is_err());
+    }
+}

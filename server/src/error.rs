@@ -1,0 +1,297 @@
+//! `ApiError`: every way a request can fail, and the one place that maps a failure to its HTTP status, its
+//! IMS error code and the error envelope `{"error": {"code", "message"}}`.
+//!
+//! Messages are written for the client. Internal detail (database errors, panics) is logged with the request id
+//! and never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::query::InvalidQuery;
+use crate::domain::tag::{InvalidTag, NewImageTagsError, TagChangeError};
+use crate::store::StoreError;
+
+/// The error envelope of every error response of every route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The code and message of an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code: `IMG.xxxx` for IMS errors, `APIGW.xxxx` for gateway errors (authentication, unknown route).
+    #[schema(example = "IMG.0115")]
+    pub code: String,
+    /// A human-readable explanation.
+    #[schema(example = "The tag key must be 1 to 36 characters long; got 37.")]
+    pub message: String,
+}
+
+/// Every failure a request can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No, unknown or wrong credentials (401 `APIGW.0301`).
+    #[error("Authentication failed: {0}")]
+    Unauthenticated(String),
+    /// Permission, project scope or ownership denied (403 `IMG.0026`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A malformed body or parameter (400 `IMG.0001`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A required body is empty (400 `IMG.0007`).
+    #[error("The request body is empty.")]
+    EmptyBody,
+    /// An invalid tag (400 `IMG.0115`).
+    #[error("{0}")]
+    InvalidTag(String),
+    /// Too many tags (400, or 413 on the native and create paths; `IMG.0116`).
+    #[error("The number of image tags exceeds the quota: {detail}")]
+    TagQuota {
+        /// Which limit and how far over.
+        detail: String,
+        /// 413 instead of 400 (the Glance paths).
+        too_large: bool,
+    },
+    /// The image does not exist or is not visible (404 `IMG.0144`).
+    #[error("The image does not exist.")]
+    ImageNotFound,
+    /// The tag is not on the image (404 `IMG.0115`).
+    #[error("{0}")]
+    TagNotFound(String),
+    /// No route has this path (404 `APIGW.0101`).
+    #[error("The API does not exist.")]
+    RouteNotFound,
+    /// The route exists but not with this method (405 `IMG.0001`, with `Allow`).
+    #[error("The method is not allowed for this resource; allowed: {allow}.")]
+    MethodNotAllowed {
+        /// The `Allow` header value.
+        allow: String,
+    },
+    /// The resource already exists (409 `IMG.0001`).
+    #[error("{0}")]
+    Conflict(String),
+    /// The body exceeds the limit (413 `IMG.0001`).
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
+    /// An operation this service does not implement (501 `IMG.0501`).
+    #[error("{0}")]
+    NotImplemented(String),
+    /// The request took longer than the configured timeout (503 `IMG.0503`).
+    #[error("The request timed out.")]
+    Timeout,
+    /// Anything else (500 `IMG.0500`); the detail is logged, never sent.
+    #[error("An internal error occurred.")]
+    Internal(String),
+}
+
+/// Marks a response as already carrying the envelope, so the catch-all layer leaves it alone.
+#[derive(Clone, Copy, Debug)]
+pub struct Enveloped;
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) | ApiError::EmptyBody | ApiError::InvalidTag(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::TagQuota { too_large: false, .. } => StatusCode::BAD_REQUEST,
+            ApiError::TagQuota { too_large: true, .. } | ApiError::PayloadTooLarge => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::ImageNotFound | ApiError::TagNotFound(_) | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "APIGW.0301",
+            ApiError::Forbidden(_) => "IMG.0026",
+            ApiError::BadRequest(_)
+            | ApiError::MethodNotAllowed { .. }
+            | ApiError::Conflict(_)
+            | ApiError::PayloadTooLarge => "IMG.0001",
+            ApiError::EmptyBody => "IMG.0007",
+            ApiError::InvalidTag(_) | ApiError::TagNotFound(_) => "IMG.0115",
+            ApiError::TagQuota { .. } => "IMG.0116",
+            ApiError::ImageNotFound => "IMG.0144",
+            ApiError::RouteNotFound => "APIGW.0101",
+            ApiError::NotImplemented(_) => "IMG.0501",
+            ApiError::Timeout => "IMG.0503",
+            ApiError::Internal(_) => "IMG.0500",
+        }
+    }
+
+    /// The message sent to the client.
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+
+    /// The envelope sent to the client.
+    pub fn body(&self) -> ErrorResponse {
+        ErrorResponse { error: ErrorDetail { code: self.code().to_owned(), message: self.message() } }
+    }
+
+    /// Reports a quota error as 413, the way the Glance paths do.
+    pub fn quota_as_413(self) -> ApiError {
+        match self {
+            ApiError::TagQuota { detail, .. } => ApiError::TagQuota { detail, too_large: true },
+            other => other,
+        }
+    }
+
+    /// An internal error, with detail for the log.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        ApiError::Internal(detail.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let ApiError::MethodNotAllowed { allow } = &self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        response.extensions_mut().insert(Enveloped);
+        response
+    }
+}
+
+impl From<InvalidTag> for ApiError {
+    fn from(e: InvalidTag) -> Self {
+        ApiError::InvalidTag(e.0)
+    }
+}
+
+impl From<InvalidQuery> for ApiError {
+    fn from(e: InvalidQuery) -> Self {
+        ApiError::BadRequest(e.0)
+    }
+}
+
+impl From<TagChangeError> for ApiError {
+    fn from(e: TagChangeError) -> Self {
+        match e {
+            TagChangeError::TagNotFound(_) => ApiError::TagNotFound(e.to_string()),
+            TagChangeError::QuotaExceeded { .. } => {
+                ApiError::TagQuota { detail: e.to_string(), too_large: false }
+            }
+        }
+    }
+}
+
+impl From<NewImageTagsError> for ApiError {
+    fn from(e: NewImageTagsError) -> Self {
+        match e {
+            NewImageTagsError::Invalid(invalid) => invalid.into(),
+            NewImageTagsError::Quota(quota) => ApiError::from(quota).quota_as_413(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ImageNotFound => ApiError::ImageNotFound,
+            StoreError::NotOwner => ApiError::Forbidden(
+                "The image belongs to another project; only its owner may change it.".into(),
+            ),
+            StoreError::Protected => {
+                ApiError::Forbidden("The image is protected and cannot be deleted.".into())
+            }
+            StoreError::MarkerNotFound => {
+                ApiError::BadRequest("The marker names no image in this list.".into())
+            }
+            StoreError::Conflict => ApiError::Conflict("An image with this id already exists.".into()),
+            StoreError::Tags(e) => e.into(),
+            StoreError::Backend(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+/// Gives framework responses that carry no envelope (unknown route, wrong method, body limit, timeout) the
+/// one envelope, keeping their status and `Allow` header.
+pub async fn envelope_framework_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<Enveloped>().is_some()
+    {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::RouteNotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed {
+            allow: response
+                .headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => ApiError::Timeout,
+        s if s.is_client_error() => ApiError::BadRequest(format!(
+            "The request could not be processed ({}).",
+            s.canonical_reason().unwrap_or("client error")
+        )),
+        s => ApiError::internal(format!("framework response with status {s}")),
+    };
+    error.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes() {
+        let cases = [
+            (ApiError::Unauthenticated("x".into()), 401, "APIGW.0301"),
+            (ApiError::Forbidden("x".into()), 403, "IMG.0026"),
+            (ApiError::BadRequest("x".into()), 400, "IMG.0001"),
+            (ApiError::EmptyBody, 400, "IMG.0007"),
+            (ApiError::InvalidTag("x".into()), 400, "IMG.0115"),
+            (ApiError::TagQuota { detail: "x".into(), too_large: false }, 400, "IMG.0116"),
+            (ApiError::TagQuota { detail: "x".into(), too_large: true }, 413, "IMG.0116"),
+            (ApiError::ImageNotFound, 404, "IMG.0144"),
+            (ApiError::TagNotFound("x".into()), 404, "IMG.0115"),
+            (ApiError::MethodNotAllowed { allow: "PUT".into() }, 405, "IMG.0001"),
+            (ApiError::PayloadTooLarge, 413, "IMG.0001"),
+            (ApiError::NotImplemented("x".into()), 501, "IMG.0501"),
+            (ApiError::Internal("secret detail".into()), 500, "IMG.0500"),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(error.code(), code, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn internal_detail_is_not_sent() {
+        let body = ApiError::internal("database is locked at /var/lib/x").body();
+        assert!(!body.error.message.contains("locked"));
+    }
+}

@@ -1,0 +1,123 @@
+//! The `ims-tags` command: serve the API (the default), print or check the OpenAPI document, seed images.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ims_tags::config::{AuthConfig, Config, demo};
+use ims_tags::server::Server;
+use ims_tags::spec;
+
+/// A spec-first Huawei Cloud IMS image-tag and OpenStack Glance tag service.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// A TOML config file; without one the service runs with the demo credentials, printed at start-up.
+    #[arg(long, short, global = true, env = "IMS_TAGS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Write the OpenAPI documents (3.1 as emitted, and the 3.0 projection) into a directory.
+    Openapi {
+        /// Where to write them.
+        #[arg(long, default_value_os_t = spec::default_dir())]
+        dir: PathBuf,
+        /// Only check that the files there are up to date; exit 1 if not.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<(Config, bool), String> {
+    let mut config = Config::load(path).map_err(|e| format!("invalid configuration: {e}"))?;
+    let demo = config.auth.is_empty();
+    if demo {
+        config.auth = AuthConfig::demo();
+    }
+    Ok((config, demo))
+}
+
+fn print_demo_banner(config: &Config, addr: std::net::SocketAddr) {
+    println!(
+        "ims-tags is running on http://{addr} with the embedded SQLite store at {}\n\
+         No credentials are configured, so the demo identity is active (all permissions on one project):\n  \
+         project:      {}\n  X-Auth-Token: {}\n  AK / SK:      {} / {}\n\
+         Swagger UI:    http://{addr}/swagger-ui/\n",
+        config.sqlite_path().display(),
+        demo::PROJECT,
+        demo::TOKEN,
+        demo::ACCESS_KEY,
+        demo::SECRET_KEY,
+    );
+}
+
+async fn serve(config: Config, demo: bool) -> Result<(), String> {
+    let server = Server::start(&config).await.map_err(|e| e.to_string())?;
+    if demo {
+        print_demo_banner(&config, server.addr);
+    } else {
+        println!("ims-tags is running on http://{}", server.addr);
+    }
+    tracing::info!(addr = %server.addr, "listening");
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => {
+            result.map_err(|e| e.to_string())?;
+            tracing::info!("shutting down");
+            Ok(())
+        }
+        result = server.wait() => result.map_err(|e| e.to_string()),
+    }
+}
+
+fn openapi(dir: PathBuf, check: bool) -> Result<(), String> {
+    if !check {
+        spec::write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        println!(
+            "wrote {} and {}",
+            dir.join(spec::OPENAPI_FILE).display(),
+            dir.join(spec::OPENAPI_3_0_FILE).display()
+        );
+        return Ok(());
+    }
+    let (emitted, projected) = spec::documents();
+    for (name, expected) in [(spec::OPENAPI_FILE, emitted), (spec::OPENAPI_3_0_FILE, projected)] {
+        let path = dir.join(name);
+        let found = std::fs::read_to_string(&path).unwrap_or_default();
+        if found != expected {
+            return Err(format!("{} is stale: run `cargo run -p ims-tags -- openapi`", path.display()));
+        }
+    }
+    println!("the OpenAPI documents in {} are up to date", dir.display());
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => match load_config(cli.config.as_deref()) {
+            Ok((config, demo)) => serve(config, demo).await,
+            Err(e) => Err(e),
+        },
+        Command::Openapi { dir, check } => openapi(dir, check),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ims-tags: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Storage: one trait for everything the API reads and writes, and its implementations.
+//!
+//! Every method is one transaction. Writes to an image's tags lock the image (SQLite's single writer, or a row
+//! lock) while the change is planned against the current tags, so the quota holds under concurrency and across
+//! replicas. The store never sees HTTP; the rules it applies inside its transactions come from `domain`.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::image::{Image, NewImage};
+use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
+use crate::domain::tag::{Tag, TagChange, TagChangeError};
+
+pub mod sql;
+pub mod sqlite;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The image does not exist or the project cannot see it.
+    #[error("image not found")]
+    ImageNotFound,
+    /// The project can see the image but does not own it.
+    #[error("image not owned by the caller's project")]
+    NotOwner,
+    /// The image is protected and cannot be deleted.
+    #[error("image is protected")]
+    Protected,
+    /// The `marker` of a list request names no image the project can see.
+    #[error("marker not found")]
+    MarkerNotFound,
+    /// An image with this id already exists.
+    #[error("image id already exists")]
+    Conflict,
+    /// The tag change cannot be applied.
+    #[error(transparent)]
+    Tags(#[from] TagChangeError),
+    /// The database failed.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// One image found by a tag query (op 5), with its tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaggedImage {
+    /// Image id.
+    pub id: Uuid,
+    /// Name (`""` when unnamed).
+    pub name: String,
+    /// Status wire name.
+    pub status: String,
+    /// Tags sorted by `(key, value)`.
+    pub tags: Vec<Tag>,
+}
+
+/// Everything the API needs from storage.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an image.
+    async fn create_image(&self, image: NewImage) -> Result<Image, StoreError>;
+
+    /// An image the project can see (owned or public), with tags and properties.
+    async fn image(&self, id: Uuid, project: &str) -> Result<Image, StoreError>;
+
+    /// Images the project can see that pass the query, in its order, one page after its marker.
+    async fn list_images(&self, project: &str, query: &ImageListQuery) -> Result<Vec<Image>, StoreError>;
+
+    /// Deletes an image the project owns, with its tags; refuses protected images.
+    async fn delete_image(&self, id: Uuid, project: &str) -> Result<(), StoreError>;
+
+    /// Applies a tag change to an image the project owns, atomically, and bumps its `updated_at`.
+    async fn change_tags(
+        &self,
+        id: Uuid,
+        project: &str,
+        change: TagChange,
+        max_tags: usize,
+    ) -> Result<(), StoreError>;
+
+    /// The tags of an image the project can see, sorted by `(key, value)`.
+    async fn image_tags(&self, id: Uuid, project: &str) -> Result<Vec<Tag>, StoreError>;
+
+    /// The distinct tags of the project's images, sorted by `(key, value)` (op 10).
+    async fn project_tags(&self, project: &str) -> Result<Vec<Tag>, StoreError>;
+
+    /// The distinct tags of the images the project can see that pass the filter (op 4).
+    async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError>;
+
+    /// The project's images selected by a tag query: the total count, and the page when one is asked for
+    /// (op 5). Order: `created_at` descending, then id ascending.
+    async fn query_images(
+        &self,
+        project: &str,
+        query: &TagQuery,
+        page: Option<Page>,
+    ) -> Result<(u64, Vec<TaggedImage>), StoreError>;
+}

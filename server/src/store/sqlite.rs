@@ -1,0 +1,541 @@
+//! The embedded SQLite store: one writer thread that commits concurrent writes together (group commit), and a
+//! small pool of reader connections that never wait on the writer (WAL).
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use uuid::Uuid;
+
+use super::sql::{self, Param, Where};
+use super::{Store, StoreError, TaggedImage};
+use crate::domain::image::{Access, Image, NewImage, Status, Visibility};
+use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery, fold_case};
+use crate::domain::tag::{Tag, TagChange, TagSet};
+use crate::domain::time;
+
+/// The schema migrations, applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite/0001_images_and_tags.sql")];
+
+/// Most writes committed in one transaction.
+const MAX_GROUP: usize = 256;
+
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    writer: mpsc::Sender<WriteJob>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    reader_permits: Arc<Semaphore>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file, runs the migrations and starts the writer thread.
+    pub fn open(path: &Path, readers: usize) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
+        }
+        let writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&writer)?;
+        migrate(&writer)?;
+
+        let mut pool = Vec::with_capacity(readers);
+        for _ in 0..readers.max(1) {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&conn)?;
+            pool.push(conn);
+        }
+        let (sender, receiver) = mpsc::channel::<WriteJob>(4096);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(writer, receiver))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            writer: sender,
+            reader_permits: Arc::new(Semaphore::new(pool.len())),
+            readers: Arc::new(Mutex::new(pool)),
+        })
+    }
+
+    /// Runs `work` in the writer's current transaction. Its changes are rolled back alone if it fails; the
+    /// result is delivered once the group it belongs to has committed.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
+                .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into())));
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |committed| {
+                let _ = reply.send(committed.and(result));
+            });
+            (ok, completion)
+        });
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the writer thread dropped a write".into()))?
+    }
+
+    /// Runs `work` on a reader connection inside one read transaction (a consistent snapshot).
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .reader_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Backend("the reader pool is closed".into()))?;
+        let conn = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Backend("the reader pool is poisoned".into()))?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("no reader connection available".into()))?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                conn.execute_batch("BEGIN")?;
+                let result = work(&conn);
+                conn.execute_batch("COMMIT")?;
+                result
+            }))
+            .unwrap_or_else(|_| Err(StoreError::Backend("a read panicked".into())));
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?;
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let applied: usize =
+        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        conn.execute_batch(&format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", index + 1))?;
+    }
+    Ok(())
+}
+
+/// The writer loop: takes every queued write (up to `MAX_GROUP`), runs each under a savepoint inside one
+/// transaction, commits once, then answers them all.
+fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>) {
+    while let Some(first) = jobs.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut completions = Vec::with_capacity(group.len());
+        let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from);
+        if let Err(e) = began {
+            let message = e.to_string();
+            for job in group {
+                let (_, completion) = job(&conn);
+                completion(Err(StoreError::Backend(message.clone())));
+            }
+            continue;
+        }
+        for job in group {
+            if conn.execute_batch("SAVEPOINT job").is_err() {
+                let (_, completion) = job(&conn);
+                completions.push((completion, false));
+                continue;
+            }
+            let (ok, completion) = job(&conn);
+            let closed = if ok {
+                conn.execute_batch("RELEASE job")
+            } else {
+                conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            };
+            completions.push((completion, closed.is_ok()));
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (completion, clean) in completions {
+            let outcome = match (&committed, clean) {
+                (Ok(()), true) => Ok(()),
+                (Ok(()), false) => Err(StoreError::Backend("savepoint handling failed".into())),
+                (Err(e), _) => Err(StoreError::Backend(e.clone())),
+            };
+            completion(outcome);
+        }
+    }
+}
+
+fn to_values(params: &[Param]) -> Vec<Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(s) => Value::Text(s.clone()),
+            Param::Int(i) => Value::Integer(*i),
+        })
+        .collect()
+}
+
+const IMAGE_COLUMNS: &str = "i.id, i.owner, i.name, i.status, i.visibility, i.protected, i.os_hidden, \
+     i.container_format, i.disk_format, i.min_disk, i.min_ram, i.size, i.virtual_size, i.checksum, \
+     i.created_at, i.updated_at";
+
+fn image_from_row(row: &Row<'_>) -> rusqlite::Result<Image> {
+    let text_enum = |index: usize| -> rusqlite::Result<String> { row.get(index) };
+    let bad = |index: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    };
+    let id: String = row.get(0)?;
+    Ok(Image {
+        id: Uuid::parse_str(&id).map_err(|e| bad(0, e.to_string()))?,
+        owner: row.get(1)?,
+        name: row.get(2)?,
+        status: text_enum(3)?.parse::<Status>().map_err(|e| bad(3, e))?,
+        visibility: text_enum(4)?.parse::<Visibility>().map_err(|e| bad(4, e))?,
+        protected: row.get(5)?,
+        os_hidden: row.get(6)?,
+        container_format: row.get(7)?,
+        disk_format: row.get(8)?,
+        min_disk: row.get(9)?,
+        min_ram: row.get(10)?,
+        size: row.get(11)?,
+        virtual_size: row.get(12)?,
+        checksum: row.get(13)?,
+        created_at: row.get(14)?,
+        updated_at: row.get(15)?,
+        tags: TagSet::new(),
+        properties: BTreeMap::new(),
+    })
+}
+
+/// Loads tags and properties into images already read.
+fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreError> {
+    if images.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Value> = images.iter().map(|i| Value::Text(i.id.to_string())).collect();
+    let index: BTreeMap<String, usize> =
+        images.iter().enumerate().map(|(n, i)| (i.id.to_string(), n)).collect();
+    let marks = sql::placeholders(ids.len());
+    let mut tags =
+        conn.prepare(&format!("SELECT image_id, key, value FROM image_tags WHERE image_id IN {marks}"))?;
+    let mut rows = tags.query(params_from_iter(ids.iter()))?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        if let Some(n) = index.get(&id) {
+            images[*n].tags.insert(row.get(1)?, row.get(2)?);
+        }
+    }
+    let mut props = conn
+        .prepare(&format!("SELECT image_id, name, value FROM image_properties WHERE image_id IN {marks}"))?;
+    let mut rows = props.query(params_from_iter(ids.iter()))?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        if let Some(n) = index.get(&id) {
+            images[*n].properties.insert(row.get(1)?, row.get(2)?);
+        }
+    }
+    Ok(())
+}
+
+fn select_images(conn: &Connection, clause: &Where, tail: &str) -> Result<Vec<Image>, StoreError> {
+    let mut stmt =
+        conn.prepare(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {} {tail}", clause.sql()))?;
+    let mut images = stmt
+        .query_map(params_from_iter(to_values(&clause.params)), image_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    attach_details(conn, &mut images)?;
+    Ok(images)
+}
+
+/// The owner and visibility of an image, if it exists.
+fn ownership(conn: &Connection, id: &str) -> Result<Option<(String, Visibility, bool)>, StoreError> {
+    let row = conn
+        .query_row("SELECT owner, visibility, protected FROM images WHERE id = ?", [id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
+        })
+        .optional()?;
+    row.map(|(owner, visibility, protected)| {
+        let visibility = visibility.parse::<Visibility>().map_err(StoreError::Backend)?;
+        Ok((owner, visibility, protected))
+    })
+    .transpose()
+}
+
+/// Checks that `project` owns the image: hidden images are not found, visible ones not owned are refused.
+fn require_owner(conn: &Connection, id: &str, project: &str) -> Result<bool, StoreError> {
+    let (owner, visibility, protected) = ownership(conn, id)?.ok_or(StoreError::ImageNotFound)?;
+    match Access::of(&owner, visibility, project) {
+        Access::Hidden => Err(StoreError::ImageNotFound),
+        Access::Read => Err(StoreError::NotOwner),
+        Access::Owner => Ok(protected),
+    }
+}
+
+fn insert_image(conn: &Connection, image: &NewImage, now: i64) -> Result<(), StoreError> {
+    let id = image.id.to_string();
+    let inserted = conn.execute(
+        "INSERT INTO images (id, owner, name, name_folded, status, visibility, protected, os_hidden, \
+         container_format, disk_format, min_disk, min_ram, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        params![
+            id,
+            image.owner,
+            image.name,
+            fold_case(image.name.as_deref().unwrap_or("")),
+            image.status.as_str(),
+            image.visibility.as_str(),
+            image.protected,
+            image.os_hidden,
+            image.container_format,
+            image.disk_format,
+            image.min_disk,
+            image.min_ram,
+            now,
+            now
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict);
+    }
+    let mut tag =
+        conn.prepare_cached("INSERT INTO image_tags (image_id, key, value, owner) VALUES (?, ?, ?, ?)")?;
+    for (key, value) in &image.tags {
+        tag.execute(params![id, key, value, image.owner])?;
+    }
+    let mut prop =
+        conn.prepare_cached("INSERT INTO image_properties (image_id, name, value) VALUES (?, ?, ?)")?;
+    for (name, value) in &image.properties {
+        prop.execute(params![id, name, value])?;
+    }
+    Ok(())
+}
+
+fn read_tags(conn: &Connection, id: &str) -> Result<TagSet, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM image_tags WHERE image_id = ?")?;
+    let set = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<TagSet, _>>()?;
+    Ok(set)
+}
+
+fn distinct_tags(conn: &Connection, clause: &Where) -> Result<Vec<Tag>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT DISTINCT t.key, t.value FROM image_tags t JOIN images i ON i.id = t.image_id WHERE {} \
+         ORDER BY t.key, t.value",
+        clause.sql()
+    ))?;
+    let tags = stmt
+        .query_map(params_from_iter(to_values(&clause.params)), |r| {
+            Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(tags)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_image(&self, image: NewImage) -> Result<Image, StoreError> {
+        let id = image.id;
+        let owner = image.owner.clone();
+        self.write(move |conn| insert_image(conn, &image, time::now())).await?;
+        self.image(id, &owner).await
+    }
+
+    async fn image(&self, id: Uuid, project: &str) -> Result<Image, StoreError> {
+        let project = project.to_owned();
+        self.read(move |conn| {
+            let clause = Where::visible_to(&project)
+                .filter(&ImageFilter { id: Some(id.to_string()), ..ImageFilter::default() }, &project);
+            select_images(conn, &clause, "")?.pop().ok_or(StoreError::ImageNotFound)
+        })
+        .await
+    }
+
+    async fn list_images(&self, project: &str, query: &ImageListQuery) -> Result<Vec<Image>, StoreError> {
+        let (project, query) = (project.to_owned(), query.clone());
+        self.read(move |conn| {
+            let mut clause = Where::visible_to(&project).filter(&query.filter, &project);
+            if let Some(marker) = query.marker {
+                let marker = marker.to_string();
+                let visible = Where::visible_to(&project);
+                let sort_value = conn
+                    .query_row(
+                        &format!(
+                            "SELECT {} FROM images i WHERE i.id = ? AND {}",
+                            sql::sort_expression(query.sort_key),
+                            visible.sql()
+                        ),
+                        params_from_iter(
+                            std::iter::once(Value::Text(marker.clone())).chain(to_values(&visible.params)),
+                        ),
+                        |r| r.get::<_, Value>(0),
+                    )
+                    .optional()?
+                    .ok_or(StoreError::MarkerNotFound)?;
+                let sort_value = match sort_value {
+                    Value::Integer(i) => Param::Int(i),
+                    Value::Text(s) => Param::Text(s),
+                    other => return Err(StoreError::Backend(format!("unexpected sort value {other:?}"))),
+                };
+                clause = clause.after(&query, sort_value, marker);
+            }
+            let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+            select_images(conn, &clause, &format!("ORDER BY {} LIMIT {limit}", sql::list_order(&query)))
+        })
+        .await
+    }
+
+    async fn delete_image(&self, id: Uuid, project: &str) -> Result<(), StoreError> {
+        let project = project.to_owned();
+        self.write(move |conn| {
+            let id = id.to_string();
+            if require_owner(conn, &id, &project)? {
+                return Err(StoreError::Protected);
+            }
+            conn.execute("DELETE FROM image_tags WHERE image_id = ?", [&id])?;
+            conn.execute("DELETE FROM image_properties WHERE image_id = ?", [&id])?;
+            conn.execute("DELETE FROM images WHERE id = ?", [&id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_tags(
+        &self,
+        id: Uuid,
+        project: &str,
+        change: TagChange,
+        max_tags: usize,
+    ) -> Result<(), StoreError> {
+        let project = project.to_owned();
+        self.write(move |conn| {
+            let id = id.to_string();
+            require_owner(conn, &id, &project)?;
+            let current = read_tags(conn, &id)?;
+            let writes = change.plan(&current, max_tags)?;
+            let mut upsert = conn.prepare_cached(
+                "INSERT INTO image_tags (image_id, key, value, owner) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (image_id, key) DO UPDATE SET value = excluded.value",
+            )?;
+            for tag in &writes.upserts {
+                upsert.execute(params![id, tag.key, tag.value, project])?;
+            }
+            let mut delete = conn.prepare_cached("DELETE FROM image_tags WHERE image_id = ? AND key = ?")?;
+            for key in &writes.deletes {
+                delete.execute(params![id, key])?;
+            }
+            conn.execute("UPDATE images SET updated_at = ? WHERE id = ?", params![time::now(), id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn image_tags(&self, id: Uuid, project: &str) -> Result<Vec<Tag>, StoreError> {
+        let project = project.to_owned();
+        self.read(move |conn| {
+            let id = id.to_string();
+            let (owner, visibility, _) = ownership(conn, &id)?.ok_or(StoreError::ImageNotFound)?;
+            if Access::of(&owner, visibility, &project) == Access::Hidden {
+                return Err(StoreError::ImageNotFound);
+            }
+            Ok(read_tags(conn, &id)?.into_iter().map(|(k, v)| Tag::new(k, v)).collect())
+        })
+        .await
+    }
+
+    async fn project_tags(&self, project: &str) -> Result<Vec<Tag>, StoreError> {
+        let project = project.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT key, value FROM image_tags WHERE owner = ? ORDER BY key, value",
+            )?;
+            let tags = stmt
+                .query_map([&project], |r| Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(tags)
+        })
+        .await
+    }
+
+    async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError> {
+        let (project, filter) = (project.to_owned(), filter.clone());
+        self.read(move |conn| distinct_tags(conn, &Where::visible_to(&project).filter(&filter, &project)))
+            .await
+    }
+
+    async fn query_images(
+        &self,
+        project: &str,
+        query: &TagQuery,
+        page: Option<Page>,
+    ) -> Result<(u64, Vec<TaggedImage>), StoreError> {
+        let (project, query) = (project.to_owned(), query.clone());
+        self.read(move |conn| {
+            let clause = Where::owned_by(&project).tag_query(&query);
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM images i WHERE {}", clause.sql()),
+                params_from_iter(to_values(&clause.params)),
+                |r| r.get(0),
+            )?;
+            let Some(page) = page else { return Ok((u64::try_from(total).unwrap_or(0), Vec::new())) };
+            let mut stmt = conn.prepare(&format!(
+                "SELECT i.id, COALESCE(i.name, ''), i.status FROM images i WHERE {} \
+                 ORDER BY i.created_at DESC, i.id ASC LIMIT ? OFFSET ?",
+                clause.sql()
+            ))?;
+            let mut values = to_values(&clause.params);
+            values.push(Value::Integer(i64::try_from(page.limit).unwrap_or(i64::MAX)));
+            values.push(Value::Integer(i64::try_from(page.offset).unwrap_or(i64::MAX)));
+            let rows = stmt
+                .query_map(params_from_iter(values), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut found = Vec::with_capacity(rows.len());
+            for (id, name, status) in rows {
+                let tags = read_tags(conn, &id)?.into_iter().map(|(k, v)| Tag::new(k, v)).collect();
+                let id = Uuid::parse_str(&id).map_err(|e| StoreError::Backend(e.to_string()))?;
+                found.push(TaggedImage { id, name, status, tags });
+            }
+            Ok((u64::try_from(total).unwrap_or(0), found))
+        })
+        .await
+    }
+}

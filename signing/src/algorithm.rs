@@ -1,0 +1,133 @@
+//! The signing algorithms: their names on the wire, hash functions and payload-hash headers.
+
+use std::fmt;
+use std::str::FromStr;
+
+use hmac::digest::Digest;
+use hmac::{EagerHash, Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use sm3::Sm3;
+
+use crate::SignatureError;
+
+/// An AK/SK signing algorithm, as named at the start of the `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// `SDK-HMAC-SHA256`: SHA-256 hashes, HMAC-SHA256 keyed with the SK (the SDK default).
+    SdkHmacSha256,
+    /// `SDK-HMAC-SM3`: SM3 hashes, HMAC-SM3 keyed with the SK.
+    SdkHmacSm3,
+    /// `V11-HMAC-SHA256`: SHA-256 hashes, HMAC-SHA256 keyed with a per-day, per-region,
+    /// per-service key derived from the AK and SK.
+    V11HmacSha256,
+}
+
+/// Huawei algorithm names this crate recognises but does not implement (their signatures
+/// are ECDSA/SM2, not HMAC).
+const UNSUPPORTED: [&str; 2] = ["SDK-ECDSA-P256-SHA256", "SDK-SM2-SM3"];
+
+impl Algorithm {
+    /// Every supported algorithm.
+    pub const ALL: [Self; 3] = [Self::SdkHmacSha256, Self::SdkHmacSm3, Self::V11HmacSha256];
+
+    /// The name written in the `Authorization` header, e.g. `SDK-HMAC-SHA256`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SdkHmacSha256 => "SDK-HMAC-SHA256",
+            Self::SdkHmacSm3 => "SDK-HMAC-SM3",
+            Self::V11HmacSha256 => "V11-HMAC-SHA256",
+        }
+    }
+
+    /// The lower-case name of the header whose value, when present and the body is not
+    /// empty, the SDK uses as the payload hash instead of hashing the body:
+    /// `x-sdk-content-sm3` for SM3, `x-sdk-content-sha256` otherwise.
+    pub const fn content_hash_header(self) -> &'static str {
+        match self {
+            Self::SdkHmacSm3 => "x-sdk-content-sm3",
+            Self::SdkHmacSha256 | Self::V11HmacSha256 => "x-sdk-content-sha256",
+        }
+    }
+
+    /// Lower-case hex of the algorithm's hash (SHA-256 or SM3) of `data`.
+    pub fn hash_hex(self, data: &[u8]) -> String {
+        match self {
+            Self::SdkHmacSm3 => hex::encode(Sm3::digest(data)),
+            Self::SdkHmacSha256 | Self::V11HmacSha256 => hex::encode(Sha256::digest(data)),
+        }
+    }
+
+    /// The algorithm's HMAC (HMAC-SHA256 or HMAC-SM3) of `message` under `key`.
+    pub(crate) fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::SdkHmacSm3 => hmac::<Sm3>(key, message),
+            Self::SdkHmacSha256 | Self::V11HmacSha256 => hmac::<Sha256>(key, message),
+        }
+    }
+}
+
+/// HMAC of `message` under `key` with the hash `D`.
+pub(crate) fn hmac<D: EagerHash>(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = SignatureError;
+
+    /// Parses an exact (case-sensitive) algorithm name. The ECDSA and SM2 names give
+    /// [`SignatureError::UnsupportedAlgorithm`], anything else
+    /// [`SignatureError::UnknownAlgorithm`].
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        if let Some(algorithm) = Self::ALL.into_iter().find(|a| a.as_str() == name) {
+            return Ok(algorithm);
+        }
+        match UNSUPPORTED.into_iter().find(|known| *known == name) {
+            Some(known) => Err(SignatureError::UnsupportedAlgorithm(known)),
+            None => Err(SignatureError::UnknownAlgorithm),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for algorithm in Algorithm::ALL {
+            assert_eq!(algorithm.as_str().parse::<Algorithm>(), Ok(algorithm));
+            assert_eq!(algorithm.to_string(), algorithm.as_str());
+        }
+        assert_eq!("sdk-hmac-sha256".parse::<Algorithm>(), Err(SignatureError::UnknownAlgorithm));
+        assert_eq!(
+            "SDK-SM2-SM3".parse::<Algorithm>(),
+            Err(SignatureError::UnsupportedAlgorithm("SDK-SM2-SM3"))
+        );
+    }
+
+    #[test]
+    fn empty_hashes_match_the_sdk_constants() {
+        assert_eq!(
+            Algorithm::SdkHmacSha256.hash_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            Algorithm::SdkHmacSm3.hash_hex(b""),
+            "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
+        );
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231_case_2() {
+        let mac = Algorithm::SdkHmacSha256.hmac(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+}

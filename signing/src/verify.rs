@@ -1,0 +1,156 @@
+//! The server side: checking an incoming request's AK/SK signature.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::canonical::{RequestParts, canonical_request, signed_header_value};
+use crate::signature::{signature, string_to_sign};
+use crate::{Algorithm, Authorization, SignatureError, X_PROJECT_ID, X_SDK_DATE, X_SECURITY_TOKEN, sdk_date};
+
+/// The payload-hash value the SDK sends for bodies it does not hash.
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// The value of a header that must not be repeated, `None` when absent.
+fn single_header(headers: &HeaderMap, name: &'static str) -> Result<Option<String>, SignatureError> {
+    if headers.get_all(name).iter().nth(1).is_some() {
+        return Err(SignatureError::DuplicateHeader(name));
+    }
+    signed_header_value(headers, name)
+}
+
+/// Parses the request's `Authorization` header, so that the caller can look up the secret key
+/// of [`Authorization::access_key`] before calling [`Verifier::verify`].
+pub fn request_authorization(headers: &HeaderMap) -> Result<Authorization, SignatureError> {
+    let value = single_header(headers, "authorization")?.ok_or(SignatureError::MissingAuthorization)?;
+    Authorization::parse(&value)
+}
+
+/// A request whose signature checked out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The parsed `Authorization` header (its access key, algorithm and V11 scope).
+    pub authorization: Authorization,
+    /// The signed `X-Security-Token`, which the caller must match against the temporary
+    /// AK's token. `Debug` never shows it.
+    pub security_token: Option<String>,
+    /// The signed `X-Project-Id`, if the request has one.
+    pub project_id: Option<String>,
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("authorization", &self.authorization)
+            .field("security_token", &self.security_token.as_ref().map(|_| "<redacted>"))
+            .field("project_id", &self.project_id)
+            .finish()
+    }
+}
+
+/// Checks AK/SK signatures. [`Verifier::default`] allows 15 minutes of clock skew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verifier {
+    /// How far `X-Sdk-Date` may be from the server's clock, either way (inclusive).
+    pub max_skew: Duration,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self { max_skew: Duration::from_secs(15 * 60) }
+    }
+}
+
+impl Verifier {
+    /// Verifies `request`, signed with `secret_key` (looked up by the caller from the access
+    /// key of [`request_authorization`]), at server time `now`.
+    ///
+    /// Checks, in this order: one well-formed `Authorization` header; `host` and
+    /// `x-sdk-date` signed, and `x-project-id` and `x-security-token` signed whenever present;
+    /// `X-Sdk-Date` present, well formed and within [`Verifier::max_skew`] of `now`; for V11
+    /// the scope date equal to the `X-Sdk-Date` date; the payload-hash header, if any, not
+    /// `UNSIGNED-PAYLOAD` and equal to the hash of the body; every signed header present;
+    /// finally the signature, compared in constant time.
+    pub fn verify(
+        &self,
+        request: &RequestParts<'_>,
+        secret_key: &str,
+        now: SystemTime,
+    ) -> Result<Verified, SignatureError> {
+        let headers = request.headers;
+        let authorization = request_authorization(headers)?;
+        let algorithm = authorization.algorithm;
+        let is_signed = |name: &str| authorization.signed_headers.iter().any(|s| s == name);
+        for required in ["host", X_SDK_DATE] {
+            if !is_signed(required) {
+                return Err(SignatureError::HeaderNotSigned(required));
+            }
+        }
+        // A repeated Host is refused rather than signed as "a,b".
+        single_header(headers, "host")?;
+        let project_id = single_header(headers, X_PROJECT_ID)?;
+        let security_token = single_header(headers, X_SECURITY_TOKEN)?;
+        for (name, value) in [(X_PROJECT_ID, &project_id), (X_SECURITY_TOKEN, &security_token)] {
+            if value.is_some() && !is_signed(name) {
+                return Err(SignatureError::HeaderNotSigned(name));
+            }
+        }
+
+        let date = single_header(headers, X_SDK_DATE)?.ok_or(SignatureError::MissingDate)?;
+        check_skew(sdk_date::parse(&date)?, now, self.max_skew)?;
+        if let Some(scope) = &authorization.scope
+            && !date.starts_with(&scope.date)
+        {
+            return Err(SignatureError::ScopeDateMismatch);
+        }
+        check_payload_hash(algorithm, headers, request.body)?;
+
+        let canonical = canonical_request(algorithm, request, &authorization.signed_headers)?;
+        let scope = authorization.scope.as_ref();
+        let expected = signature(
+            algorithm,
+            &authorization.access_key,
+            secret_key,
+            scope,
+            &string_to_sign(algorithm, &date, scope, &canonical),
+        );
+        if !bool::from(expected.as_bytes().ct_eq(authorization.signature.as_bytes())) {
+            return Err(SignatureError::SignatureMismatch);
+        }
+        Ok(Verified { authorization, security_token, project_id })
+    }
+}
+
+/// `date` within `max_skew` of `now`, either way.
+fn check_skew(date: OffsetDateTime, now: SystemTime, max_skew: Duration) -> Result<(), SignatureError> {
+    let now = OffsetDateTime::from(now);
+    let skew = (now.unix_timestamp_nanos() - date.unix_timestamp_nanos()).unsigned_abs();
+    if skew > max_skew.as_nanos() {
+        return Err(SignatureError::DateOutOfRange { max_skew });
+    }
+    Ok(())
+}
+
+/// The algorithm's payload-hash header, when present, is neither `UNSIGNED-PAYLOAD` nor
+/// anything but the hash of the body received. (The SDK uses that header's value as the
+/// payload hash; insisting it is the real hash keeps the body covered by the signature.)
+fn check_payload_hash(algorithm: Algorithm, headers: &HeaderMap, body: &[u8]) -> Result<(), SignatureError> {
+    let name = algorithm.content_hash_header();
+    match single_header(headers, name)? {
+        Some(value) if value == UNSIGNED_PAYLOAD => Err(SignatureError::UnsignedPayload),
+        Some(value) if value != algorithm.hash_hex(body) => Err(SignatureError::PayloadHashMismatch(name)),
+        _ => Ok(()),
+    }
+}
+
+/// [`Verifier::verify`] with the default 15-minute skew.
+pub fn verify(
+    request: &RequestParts<'_>,
+    secret_key: &str,
+    now: SystemTime,
+) -> Result<Verified, SignatureError> {
+    Verifier::default().verify(request, secret_key, now)
+}
