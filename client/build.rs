@@ -11,7 +11,11 @@ fn main() {
     let document: openapiv3::OpenAPI = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not an OpenAPI 3.0 document: {e}", spec.display()));
     let mut settings = progenitor::GenerationSettings::default();
-    settings.with_interface(progenitor::InterfaceStyle::Builder).with_tag(progenitor::TagStyle::Merged);
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_inner_type(quote::quote!(crate::auth::Auth))
+        .with_pre_hook_async(quote::quote!(crate::auth::authenticate));
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&document)
