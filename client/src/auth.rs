@@ -69,8 +69,13 @@ pub async fn authenticate(auth: &Auth, request: &mut reqwest::Request) -> Result
             };
             let body = request.body().and_then(reqwest::Body::as_bytes).unwrap_or_default().to_vec();
             let method = request.method().clone();
-            let to_sign =
-                RequestToSign { method: &method, host: &host, raw_path: url.path(), raw_query: url.query(), body: &body };
+            let to_sign = RequestToSign {
+                method: &method,
+                host: &host,
+                raw_path: url.path(),
+                raw_query: url.query(),
+                body: &body,
+            };
             sign_request(credentials, &to_sign, request.headers_mut(), SystemTime::now())?;
             Ok(())
         }
