@@ -172,6 +172,18 @@ impl AuthConfig {
     }
 }
 
+/// The top-level config fields, the only names `IMS_TAGS_*` variables may set.
+const FIELDS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "sqlite_readers",
+    "request_timeout_secs",
+    "body_limit_bytes",
+    "limits",
+    "query_limits",
+    "auth",
+];
+
 impl Config {
     /// Loads the configuration: defaults, then `file` if given, then `IMS_TAGS_*` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
@@ -179,7 +191,15 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment.merge(Env::prefixed("IMS_TAGS_").split("__")).extract().map_err(Box::new)
+        // Only variables naming a config field: others sharing the prefix (IMS_TAGS_CONFIG, a script's own
+        // IMS_TAGS_BIN) are not configuration.
+        let env = Env::prefixed("IMS_TAGS_")
+            .filter(|key| {
+                let field = key.as_str().split("__").next().unwrap_or_default();
+                FIELDS.iter().any(|known| known.eq_ignore_ascii_case(field))
+            })
+            .split("__");
+        figment.merge(env).extract().map_err(Box::new)
     }
 
     /// The SQLite database file.
@@ -199,13 +219,14 @@ mod tests {
         assert!(text.contains(demo::ACCESS_KEY), "the AK is not a secret");
     }
 
+    // Tests that load a config run inside `figment::Jail`, which serialises them and isolates the environment.
+
     #[test]
     fn file_values_override_defaults() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("c.toml");
-        std::fs::write(
-            &path,
-            r#"
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                r#"
 listen = "127.0.0.1:0"
 [limits]
 tags_per_image = 20
@@ -215,20 +236,34 @@ token = "s3cret"
 default_project = "p1"
 actions = ["ims:images:list"]
 "#,
-        )
-        .expect("write");
-        let config = Config::load(Some(&path)).expect("loads");
-        assert_eq!(config.limits.tags_per_image, 20);
-        assert_eq!(config.limits.ims_key_max_chars, 36, "unset limits keep their defaults");
-        assert_eq!(config.auth.tokens[0].grant.default_project, "p1");
-        assert_eq!(config.auth.tokens[0].token.expose(), "s3cret");
+            )?;
+            let config = Config::load(Some(Path::new("c.toml"))).expect("loads");
+            assert_eq!(config.limits.tags_per_image, 20);
+            assert_eq!(config.limits.ims_key_max_chars, 36, "unset limits keep their defaults");
+            assert_eq!(config.auth.tokens[0].grant.default_project, "p1");
+            assert_eq!(config.auth.tokens[0].token.expose(), "s3cret");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_apply_and_other_prefixed_variables_are_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("IMS_TAGS_LIMITS__TAGS_PER_IMAGE", "7");
+            jail.set_env("IMS_TAGS_CONFIG", "/somewhere.toml");
+            jail.set_env("IMS_TAGS_BIN", "/bin/true");
+            let config = Config::load(None).expect("loads");
+            assert_eq!(config.limits.tags_per_image, 7);
+            Ok(())
+        });
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "lisen = \"127.0.0.1:1\"\n").expect("write");
-        assert!(Config::load(Some(&path)).is_err());
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "lisen = \"127.0.0.1:1\"\n")?;
+            assert!(Config::load(Some(Path::new("c.toml"))).is_err());
+            Ok(())
+        });
     }
 }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod seed;
 pub mod server;
 pub mod spec;
 pub mod store;

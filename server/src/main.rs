@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ims_tags::config::{AuthConfig, Config, demo};
+use ims_tags::seed::SeedPlan;
 use ims_tags::server::Server;
 use ims_tags::spec;
+use ims_tags::store::sqlite::SqliteStore;
 
 /// A spec-first Huawei Cloud IMS image-tag and OpenStack Glance tag service.
 #[derive(Parser)]
@@ -31,6 +33,21 @@ enum Command {
         /// Only check that the files there are up to date; exit 1 if not.
         #[arg(long)]
         check: bool,
+    },
+    /// Create deterministic images (ids 00000000-0000-4000-8000-{n:012x}) for demos and benchmarks.
+    Seed {
+        /// How many images.
+        #[arg(long, default_value_t = 100)]
+        images: u64,
+        /// An owner project (repeat for several, used in turn); default: the demo project.
+        #[arg(long = "project")]
+        projects: Vec<String>,
+        /// Tags per image (env, team, app, tier, then key-only flags).
+        #[arg(long, default_value_t = 4)]
+        tags_per_image: usize,
+        /// The first image number, to add to an earlier seed.
+        #[arg(long, default_value_t = 0)]
+        first: u64,
     },
 }
 
@@ -75,6 +92,27 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     }
 }
 
+async fn seed(config: &Config, plan: &SeedPlan) -> Result<(), String> {
+    let path = config.sqlite_path();
+    let store = SqliteStore::open(&path, 1).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let started = std::time::Instant::now();
+    ims_tags::seed::run(&store, plan, 5000, |done| {
+        if done % 100_000 == 0 {
+            println!("{done} images");
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "seeded {} images over {} project(s) into {} in {:.1}s",
+        plan.images,
+        plan.projects.len(),
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn openapi(dir: PathBuf, check: bool) -> Result<(), String> {
     if !check {
         spec::write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -112,6 +150,14 @@ async fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Openapi { dir, check } => openapi(dir, check),
+        Command::Seed { images, projects, tags_per_image, first } => {
+            let projects = if projects.is_empty() { vec![demo::PROJECT.to_owned()] } else { projects };
+            let plan = SeedPlan { images, projects, tags_per_image, first };
+            match load_config(cli.config.as_deref()) {
+                Ok((config, _)) => seed(&config, &plan).await,
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

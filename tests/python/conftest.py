@@ -182,6 +182,17 @@ class Server:
         return [(t["key"], t["value"]) for t in resp.json()["tags"]]
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server if pytest itself dies (even by SIGKILL)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # not Linux/glibc: the fixture's finalizer still stops the server
+        pass
+
+
 def _start_server(tmp: Path) -> Server:
     binary = server_binary()
     data_dir = tmp / "data"
@@ -196,6 +207,7 @@ def _start_server(tmp: Path) -> Server:
     proc = subprocess.Popen(
         [str(binary), "--config", str(config)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=tmp,
+        preexec_fn=_die_with_parent,
     )
     log.close()
     deadline = time.monotonic() + 30
@@ -245,13 +257,22 @@ def server():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+_own_home: str | None = None
+
+
 def pytest_configure(config):
     # glanceclient caches schemas in ~/.glanceclient and the Huawei SDK writes ~/.huaweicloud/application_id:
-    # keep both out of the real home even when pytest runs without scripts/python-tests.
+    # keep both out of the real home even when pytest runs without scripts/python-tests (which sets its own).
+    global _own_home
     if not os.environ.get("IMS_TAGS_TEST_HOME"):
-        home = tempfile.mkdtemp(prefix="ims-tags-home-")
-        os.environ["IMS_TAGS_TEST_HOME"] = home
-        os.environ["HOME"] = home
+        _own_home = tempfile.mkdtemp(prefix="ims-tags-home-")
+        os.environ["IMS_TAGS_TEST_HOME"] = _own_home
+        os.environ["HOME"] = _own_home
+
+
+def pytest_unconfigure(config):
+    if _own_home:
+        shutil.rmtree(_own_home, ignore_errors=True)
 
 
 _counter = itertools.count(1)

@@ -91,15 +91,18 @@ async fn list_versions(headers: HeaderMap) -> Json<VersionList> {
     Json(versions(&headers))
 }
 
-/// The JSON schema of the image document: every non-string field declared, other properties strings.
+/// The JSON schema of the image document: every non-string field declared, other properties strings, and the
+/// fields clients may not set marked `readOnly` (python-glanceclient turns every other property into a CLI
+/// option, and a writable `file` would clash with its own `--file`).
 pub fn image_schema() -> Value {
-    let nullable = |t: &str| json!({"type": [t, "null"]});
+    let read_only_nullable = |t: &str| json!({"type": [t, "null"], "readOnly": true});
+    let read_only = |t: &str| json!({"type": t, "readOnly": true});
     json!({
         "name": "image",
         "properties": {
             "id": {"type": "string", "description": "An identifier for the image"},
             "name": {"type": ["null", "string"], "maxLength": 255},
-            "status": {"type": "string", "enum": ["queued", "saving", "uploading", "importing", "active", "killed", "deactivated", "pending_delete"]},
+            "status": {"type": "string", "readOnly": true, "enum": ["queued", "saving", "uploading", "importing", "active", "killed", "deactivated", "pending_delete"]},
             "visibility": {"type": "string", "enum": ["private", "public", "shared", "community"]},
             "owner": {"type": ["null", "string"]},
             "protected": {"type": "boolean"},
@@ -109,14 +112,14 @@ pub fn image_schema() -> Value {
             "disk_format": {"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]},
             "min_disk": {"type": "integer"},
             "min_ram": {"type": "integer"},
-            "size": nullable("integer"),
-            "virtual_size": nullable("integer"),
-            "checksum": nullable("string"),
-            "created_at": {"type": "string"},
-            "updated_at": {"type": "string"},
-            "self": {"type": "string"},
-            "file": {"type": "string"},
-            "schema": {"type": "string"}
+            "size": read_only_nullable("integer"),
+            "virtual_size": read_only_nullable("integer"),
+            "checksum": read_only_nullable("string"),
+            "created_at": read_only("string"),
+            "updated_at": read_only("string"),
+            "self": read_only("string"),
+            "file": read_only("string"),
+            "schema": read_only("string")
         },
         "additionalProperties": {"type": "string"},
         "links": [

@@ -59,6 +59,9 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an image.
     async fn create_image(&self, image: NewImage) -> Result<Image, StoreError>;
 
+    /// Creates many images in one transaction (the seeding command); all or nothing.
+    async fn create_images(&self, images: Vec<NewImage>) -> Result<(), StoreError>;
+
     /// An image the project can see (owned or public), with tags and properties.
     async fn image(&self, id: Uuid, project: &str) -> Result<Image, StoreError>;
 

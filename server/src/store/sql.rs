@@ -1,6 +1,9 @@
 //! SQL text for the queries whose shape depends on the request (image filters, tag queries, keyset pages),
-//! written once for every SQL store: `?` placeholders with their parameters in order, and the standard SQL
-//! that SQLite and PostgreSQL share.
+//! written once for every SQL store: `?` placeholders with their parameters in order, and standard SQL.
+//!
+//! What a project can see is split into two disjoint arms, its own images and other projects' public images,
+//! each answered from its own index and combined with `UNION ALL`: an `OR` across the two would make the
+//! database scan every image.
 
 use crate::domain::image::Visibility;
 use crate::domain::query::{
@@ -16,12 +19,25 @@ pub enum Param {
     Int(i64),
 }
 
+/// One of the two disjoint parts of what a project can see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arm {
+    /// The project's own images.
+    Owned,
+    /// Public images of other projects.
+    PublicOthers,
+}
+
+/// Both arms, in the order they are combined.
+pub const ARMS: [Arm; 2] = [Arm::Owned, Arm::PublicOthers];
+
 /// A `WHERE` clause under construction: conditions joined by `AND`, with their parameters.
 #[derive(Debug, Default)]
 pub struct Where {
     conditions: Vec<String>,
     /// The parameters, in placeholder order.
     pub params: Vec<Param>,
+    arm: Option<(Arm, String)>,
 }
 
 impl Where {
@@ -35,21 +51,41 @@ impl Where {
         if self.conditions.is_empty() { "1=1".to_owned() } else { self.conditions.join(" AND ") }
     }
 
-    /// Images the project can see: owned or public.
-    pub fn visible_to(project: &str) -> Where {
-        let mut w = Where::default();
-        w.push(
-            format!("(i.owner = ? OR i.visibility = '{}')", Visibility::Public.as_str()),
-            [Param::Text(project.to_owned())],
-        );
+    /// Whether any condition beyond the arm itself was added.
+    pub fn filters_images(&self) -> bool {
+        self.conditions.len() > 1
+    }
+
+    /// The images of one arm for `project`.
+    pub fn arm(arm: Arm, project: &str) -> Where {
+        let mut w = Where { arm: Some((arm, project.to_owned())), ..Where::default() };
+        match arm {
+            Arm::Owned => w.push("i.owner = ?".to_owned(), [Param::Text(project.to_owned())]),
+            Arm::PublicOthers => w.push(
+                format!("i.visibility = '{}' AND i.owner <> ?", Visibility::Public.as_str()),
+                [Param::Text(project.to_owned())],
+            ),
+        }
         w
     }
 
-    /// Images the project owns.
-    pub fn owned_by(project: &str) -> Where {
-        let mut w = Where::default();
-        w.push("i.owner = ?".to_owned(), [Param::Text(project.to_owned())]);
-        w
+    /// `i.id IN (...)` the images holding `key` with one of `values` (any value when empty), answered from
+    /// the owner-first tag index in the owned arm and the key-first one otherwise.
+    fn having_tag(&mut self, key: &str, values: &[String]) {
+        let mut params = Vec::new();
+        let mut sql = "i.id IN (SELECT t.image_id FROM image_tags t WHERE ".to_owned();
+        if let Some((Arm::Owned, project)) = &self.arm {
+            sql.push_str("t.owner = ? AND ");
+            params.push(Param::Text(project.clone()));
+        }
+        sql.push_str("t.key = ?");
+        params.push(Param::Text(key.to_owned()));
+        if !values.is_empty() {
+            sql.push_str(&format!(" AND t.value IN {}", placeholders(values.len())));
+            params.extend(values.iter().cloned().map(Param::Text));
+        }
+        sql.push(')');
+        self.push(sql, params);
     }
 
     /// Adds the conditions of an image filter; `project` is the caller's, for `__imagetype=private`.
@@ -104,11 +140,7 @@ impl Where {
             );
         }
         for tag in &filter.tags {
-            self.push(
-                "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.key = ? AND t.value = ?)"
-                    .to_owned(),
-                [text(&tag.key), text(&tag.value)],
-            );
+            self.having_tag(&tag.key, std::slice::from_ref(&tag.value));
         }
         self
     }
@@ -130,8 +162,7 @@ impl Where {
             return self;
         }
         for c in &query.all {
-            let (sql, params) = condition(c, "i.id IN (SELECT t.image_id FROM image_tags t WHERE ", ")");
-            self.push(sql, params);
+            self.having_tag(&c.key, &c.values);
         }
         for (list, join, negate) in
             [(&query.any, " OR ", false), (&query.not_all, " AND ", true), (&query.not_any, " OR ", true)]
@@ -142,8 +173,7 @@ impl Where {
             let mut parts = Vec::new();
             let mut params = Vec::new();
             for c in list {
-                let (sql, p) =
-                    condition(c, "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND ", ")");
+                let (sql, p) = exists(c);
                 parts.push(sql);
                 params.extend(p);
             }
@@ -164,18 +194,29 @@ impl Where {
     }
 }
 
-/// `key = ? [AND value IN (?, ...)]` for one tag condition, wrapped in `prefix` and `suffix`.
-fn condition(c: &TagCondition, prefix: &str, suffix: &str) -> (String, Vec<Param>) {
+/// `EXISTS (...)` the image holds the condition's key with one of its values; answered by the primary key
+/// `(image_id, key)` for each candidate image.
+fn exists(c: &TagCondition) -> (String, Vec<Param>) {
     let mut params = vec![Param::Text(c.key.clone())];
-    let mut sql = format!("{prefix}t.key = ?");
+    let mut sql = "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.key = ?".to_owned();
     if !c.values.is_empty() {
-        sql.push_str(" AND t.value IN (");
-        sql.push_str(&vec!["?"; c.values.len()].join(", "));
-        sql.push(')');
+        sql.push_str(&format!(" AND t.value IN {}", placeholders(c.values.len())));
         params.extend(c.values.iter().cloned().map(Param::Text));
     }
-    sql.push_str(suffix);
+    sql.push(')');
     (sql, params)
+}
+
+/// Combines one `SELECT` per arm with `UNION ALL`; `select(arm)` gives the text and parameters of each.
+pub fn union_of_arms(mut select: impl FnMut(Arm) -> (String, Vec<Param>)) -> (String, Vec<Param>) {
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    for arm in ARMS {
+        let (sql, p) = select(arm);
+        parts.push(format!("SELECT * FROM ({sql}) AS arm_{}", parts.len()));
+        params.extend(p);
+    }
+    (parts.join(" UNION ALL "), params)
 }
 
 /// The sort expression of a sort key; nullable columns are coalesced so that keyset comparisons are total.
@@ -192,10 +233,9 @@ pub fn sort_expression(key: SortKey) -> &'static str {
     }
 }
 
-/// `ORDER BY` for a `GET /v2/images` page.
-pub fn list_order(query: &ImageListQuery) -> String {
-    let dir = if query.ascending { "ASC" } else { "DESC" };
-    format!("{} {dir}, i.id {dir}", sort_expression(query.sort_key))
+/// The direction keyword of a list query.
+pub fn direction(query: &ImageListQuery) -> &'static str {
+    if query.ascending { "ASC" } else { "DESC" }
 }
 
 /// `(?, ?, ...)` with `n` placeholders.
@@ -223,8 +263,26 @@ mod tests {
             id: Some("id".into()),
             untagged: false,
         };
-        let w = Where::owned_by("p").tag_query(&q);
-        assert_eq!(w.sql().matches('?').count(), w.params.len());
-        assert!(w.sql().contains("NOT (EXISTS"));
+        for arm in ARMS {
+            let w = Where::arm(arm, "p").tag_query(&q);
+            assert_eq!(w.sql().matches('?').count(), w.params.len(), "{arm:?}");
+            assert!(w.sql().contains("NOT (EXISTS"));
+        }
+        assert!(
+            Where::arm(Arm::Owned, "p").tag_query(&q).sql().contains("t.owner = ?"),
+            "owned arm uses the owner index"
+        );
+    }
+
+    #[test]
+    fn the_arms_are_disjoint() {
+        assert_eq!(Where::arm(Arm::Owned, "p").sql(), "i.owner = ?");
+        assert_eq!(Where::arm(Arm::PublicOthers, "p").sql(), "i.visibility = 'public' AND i.owner <> ?");
+        assert!(!Where::arm(Arm::Owned, "p").filters_images());
+        assert!(
+            Where::arm(Arm::Owned, "p")
+                .filter(&ImageFilter { name: Some("n".into()), ..Default::default() }, "p")
+                .filters_images()
+        );
     }
 }

@@ -58,6 +58,8 @@ impl SqliteStore {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         configure(&writer)?;
         migrate(&writer)?;
+        // Refresh the planner's statistics when they are missing or stale.
+        writer.execute_batch("PRAGMA optimize=0x10002")?;
 
         let mut pool = Vec::with_capacity(readers);
         for _ in 0..readers.max(1) {
@@ -276,14 +278,24 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
     Ok(())
 }
 
-fn select_images(conn: &Connection, clause: &Where, tail: &str) -> Result<Vec<Image>, StoreError> {
-    let mut stmt =
-        conn.prepare(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {} {tail}", clause.sql()))?;
+fn select_images(conn: &Connection, condition: &str, params: &[Param]) -> Result<Vec<Image>, StoreError> {
+    let mut stmt = conn.prepare(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {condition}"))?;
     let mut images = stmt
-        .query_map(params_from_iter(to_values(&clause.params)), image_from_row)?
+        .query_map(params_from_iter(to_values(params)), image_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     attach_details(conn, &mut images)?;
     Ok(images)
+}
+
+fn from_values(values: &[Value]) -> Vec<Param> {
+    values
+        .iter()
+        .filter_map(|v| match v {
+            Value::Text(s) => Some(Param::Text(s.clone())),
+            Value::Integer(i) => Some(Param::Int(*i)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The owner and visibility of an image, if it exists.
@@ -312,11 +324,13 @@ fn require_owner(conn: &Connection, id: &str, project: &str) -> Result<bool, Sto
 
 fn insert_image(conn: &Connection, image: &NewImage, now: i64) -> Result<(), StoreError> {
     let id = image.id.to_string();
-    let inserted = conn.execute(
-        "INSERT INTO images (id, owner, name, name_folded, status, visibility, protected, os_hidden, \
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO images (id, owner, name, name_folded, status, visibility, protected, os_hidden, \
          container_format, disk_format, min_disk, min_ram, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-        params![
+        )?
+        .execute(params![
             id,
             image.owner,
             image.name,
@@ -331,8 +345,7 @@ fn insert_image(conn: &Connection, image: &NewImage, now: i64) -> Result<(), Sto
             image.min_ram,
             now,
             now
-        ],
-    )?;
+        ])?;
     if inserted == 0 {
         return Err(StoreError::Conflict);
     }
@@ -355,20 +368,6 @@ fn read_tags(conn: &Connection, id: &str) -> Result<TagSet, StoreError> {
     Ok(set)
 }
 
-fn distinct_tags(conn: &Connection, clause: &Where) -> Result<Vec<Tag>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT DISTINCT t.key, t.value FROM image_tags t JOIN images i ON i.id = t.image_id WHERE {} \
-         ORDER BY t.key, t.value",
-        clause.sql()
-    ))?;
-    let tags = stmt
-        .query_map(params_from_iter(to_values(&clause.params)), |r| {
-            Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(tags)
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_image(&self, image: NewImage) -> Result<Image, StoreError> {
@@ -378,12 +377,24 @@ impl Store for SqliteStore {
         self.image(id, &owner).await
     }
 
+    async fn create_images(&self, images: Vec<NewImage>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let now = time::now();
+            images.iter().try_for_each(|image| insert_image(conn, image, now))
+        })
+        .await
+    }
+
     async fn image(&self, id: Uuid, project: &str) -> Result<Image, StoreError> {
         let project = project.to_owned();
         self.read(move |conn| {
-            let clause = Where::visible_to(&project)
-                .filter(&ImageFilter { id: Some(id.to_string()), ..ImageFilter::default() }, &project);
-            select_images(conn, &clause, "")?.pop().ok_or(StoreError::ImageNotFound)
+            let image = select_images(conn, "i.id = ?", &[Param::Text(id.to_string())])?
+                .pop()
+                .ok_or(StoreError::ImageNotFound)?;
+            match Access::of(&image.owner, image.visibility, &project) {
+                Access::Hidden => Err(StoreError::ImageNotFound),
+                Access::Read | Access::Owner => Ok(image),
+            }
         })
         .await
     }
@@ -391,33 +402,74 @@ impl Store for SqliteStore {
     async fn list_images(&self, project: &str, query: &ImageListQuery) -> Result<Vec<Image>, StoreError> {
         let (project, query) = (project.to_owned(), query.clone());
         self.read(move |conn| {
-            let mut clause = Where::visible_to(&project).filter(&query.filter, &project);
-            if let Some(marker) = query.marker {
-                let marker = marker.to_string();
-                let visible = Where::visible_to(&project);
-                let sort_value = conn
-                    .query_row(
-                        &format!(
-                            "SELECT {} FROM images i WHERE i.id = ? AND {}",
-                            sql::sort_expression(query.sort_key),
-                            visible.sql()
-                        ),
-                        params_from_iter(
-                            std::iter::once(Value::Text(marker.clone())).chain(to_values(&visible.params)),
-                        ),
-                        |r| r.get::<_, Value>(0),
-                    )
-                    .optional()?
-                    .ok_or(StoreError::MarkerNotFound)?;
-                let sort_value = match sort_value {
-                    Value::Integer(i) => Param::Int(i),
-                    Value::Text(s) => Param::Text(s),
-                    other => return Err(StoreError::Backend(format!("unexpected sort value {other:?}"))),
-                };
-                clause = clause.after(&query, sort_value, marker);
-            }
+            let marker = match query.marker {
+                None => None,
+                Some(marker) => {
+                    let marker = marker.to_string();
+                    let row = conn
+                        .query_row(
+                            &format!(
+                                "SELECT i.owner, i.visibility, {} FROM images i WHERE i.id = ?",
+                                sql::sort_expression(query.sort_key)
+                            ),
+                            [&marker],
+                            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Value>(2)?)),
+                        )
+                        .optional()?;
+                    let Some((owner, visibility, sort_value)) = row else {
+                        return Err(StoreError::MarkerNotFound);
+                    };
+                    let visibility = visibility.parse::<Visibility>().map_err(StoreError::Backend)?;
+                    if Access::of(&owner, visibility, &project) == Access::Hidden {
+                        return Err(StoreError::MarkerNotFound);
+                    }
+                    let sort_value = match sort_value {
+                        Value::Integer(i) => Param::Int(i),
+                        Value::Text(s) => Param::Text(s),
+                        other => return Err(StoreError::Backend(format!("unexpected sort value {other:?}"))),
+                    };
+                    Some((sort_value, marker))
+                }
+            };
+            let sort = sql::sort_expression(query.sort_key);
+            let dir = sql::direction(&query);
             let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-            select_images(conn, &clause, &format!("ORDER BY {} LIMIT {limit}", sql::list_order(&query)))
+            let (union, params) = sql::union_of_arms(|arm| {
+                let mut clause = Where::arm(arm, &project).filter(&query.filter, &project);
+                if let Some((value, id)) = &marker {
+                    clause = clause.after(&query, value.clone(), id.clone());
+                }
+                (
+                    format!(
+                        "SELECT i.id AS id, {sort} AS sort_value FROM images i WHERE {} \
+                         ORDER BY {sort} {dir}, i.id {dir} LIMIT {limit}",
+                        clause.sql()
+                    ),
+                    clause.params,
+                )
+            });
+            let ids: Vec<Value> = conn
+                .prepare(&format!("{union} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}"))?
+                .query_map(params_from_iter(to_values(&params)), |r| r.get::<_, Value>(0))?
+                .collect::<Result<_, _>>()?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut images = select_images(
+                conn,
+                &format!("i.id IN {}", sql::placeholders(ids.len())),
+                &from_values(&ids),
+            )?;
+            let position: BTreeMap<String, usize> = ids
+                .iter()
+                .enumerate()
+                .filter_map(|(n, v)| match v {
+                    Value::Text(id) => Some((id.clone(), n)),
+                    _ => None,
+                })
+                .collect();
+            images.sort_by_key(|image| position.get(&image.id.to_string()).copied().unwrap_or(usize::MAX));
+            Ok(images)
         })
         .await
     }
@@ -496,8 +548,37 @@ impl Store for SqliteStore {
 
     async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError> {
         let (project, filter) = (project.to_owned(), filter.clone());
-        self.read(move |conn| distinct_tags(conn, &Where::visible_to(&project).filter(&filter, &project)))
-            .await
+        self.read(move |conn| {
+            let (union, params) = sql::union_of_arms(|arm| {
+                let clause = Where::arm(arm, &project).filter(&filter, &project);
+                if arm == sql::Arm::Owned && !clause.filters_images() {
+                    // Every tag of the project's images: one covering index, no join.
+                    (
+                        "SELECT t.key AS key, t.value AS value FROM image_tags t WHERE t.owner = ?"
+                            .to_owned(),
+                        clause.params,
+                    )
+                } else {
+                    (
+                        format!(
+                            "SELECT t.key AS key, t.value AS value FROM images i \
+                             JOIN image_tags t ON t.image_id = i.id WHERE {}",
+                            clause.sql()
+                        ),
+                        clause.params,
+                    )
+                }
+            });
+            let mut stmt =
+                conn.prepare(&format!("SELECT DISTINCT key, value FROM ({union}) AS u ORDER BY key, value"))?;
+            let tags = stmt
+                .query_map(params_from_iter(to_values(&params)), |r| {
+                    Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(tags)
+        })
+        .await
     }
 
     async fn query_images(
@@ -508,7 +589,7 @@ impl Store for SqliteStore {
     ) -> Result<(u64, Vec<TaggedImage>), StoreError> {
         let (project, query) = (project.to_owned(), query.clone());
         self.read(move |conn| {
-            let clause = Where::owned_by(&project).tag_query(&query);
+            let clause = Where::arm(sql::Arm::Owned, &project).tag_query(&query);
             let total: i64 = conn.query_row(
                 &format!("SELECT COUNT(*) FROM images i WHERE {}", clause.sql()),
                 params_from_iter(to_values(&clause.params)),

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod aksk;
 mod authorization;
 mod coverage;
 mod errors;

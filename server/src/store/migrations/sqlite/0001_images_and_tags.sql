@@ -19,11 +19,12 @@ CREATE TABLE images (
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 );
--- Op 5 and op 10 scan one project's images newest first; public images are listed for every project.
+-- A project sees two disjoint arms, each read newest first from its own index: its images, and public ones.
 CREATE INDEX images_owner_created ON images (owner, created_at DESC, id);
-CREATE INDEX images_public_created ON images (created_at DESC, id) WHERE visibility = 'public';
+CREATE INDEX images_visibility_created ON images (visibility, created_at DESC, id);
 
--- The owner is repeated here (it never changes) so that per-project tag aggregation reads one index.
+-- The owner is repeated here (it never changes) so that per-project tag lookups and aggregation read one
+-- covering index; the key-first index serves public images.
 CREATE TABLE image_tags (
     image_id TEXT NOT NULL REFERENCES images (id),
     key      TEXT NOT NULL,
@@ -32,7 +33,7 @@ CREATE TABLE image_tags (
     PRIMARY KEY (image_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX image_tags_key_value ON image_tags (key, value, image_id);
-CREATE INDEX image_tags_owner_key_value ON image_tags (owner, key, value);
+CREATE INDEX image_tags_owner_key_value ON image_tags (owner, key, value, image_id);
 
 CREATE TABLE image_properties (
     image_id TEXT NOT NULL REFERENCES images (id),
