@@ -58,8 +58,9 @@ impl SqliteStore {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         configure(&writer)?;
         migrate(&writer)?;
-        // Refresh the planner's statistics when they are missing or stale.
-        writer.execute_batch("PRAGMA optimize=0x10002")?;
+        // Refresh the planner's statistics when they are missing or stale, sampling rather than reading whole
+        // tables so that opening a large database stays fast.
+        writer.execute_batch("PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002")?;
 
         let mut pool = Vec::with_capacity(readers);
         for _ in 0..readers.max(1) {
