@@ -33,7 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_image_tag()
         .project_id(PROJECT)
         .image_id(&image.id)
-        .body(types::AddImageTagRequest { tag: types::ImsTag::builder().key("env").value("prod").try_into()? })
+        .body(types::AddImageTagRequest {
+            tag: types::ImsTag::builder().key("env").value("prod").try_into()?,
+        })
         .send()
         .await?;
     client.glance_create_tag().image_id(&image.id).tag("web server").send().await?;
@@ -46,11 +48,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let found = client
         .list_image_by_tags()
         .project_id(PROJECT)
-        .body(
-            types::ListImageByTagsRequest::builder()
-                .action(types::QueryAction::Filter)
-                .tags(Some(vec![types::TagsFilter { key: "env".try_into()?, values: Some(vec!["prod".into()]) }])),
-        )
+        .body(types::ListImageByTagsRequest::builder().action(types::QueryAction::Filter).tags(Some(vec![
+            types::TagsFilter { key: "env".try_into()?, values: Some(vec!["prod".into()]) },
+        ])))
         .send()
         .await?
         .into_inner();

@@ -209,6 +209,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[expect(clippy::result_large_err, reason = "figment::Jail closures return figment's own (large) error type")]
 mod tests {
     use super::*;
 

@@ -51,8 +51,8 @@ pub fn image(plan: &SeedPlan, n: u64) -> NewImage {
     NewImage {
         id: image_id(n),
         name: Some(format!("image-{n}")),
-        status: if n % 10 == 0 { Status::Queued } else { Status::Active },
-        visibility: if n % 100 == 0 { Visibility::Public } else { Visibility::Private },
+        status: if n.is_multiple_of(10) { Status::Queued } else { Status::Active },
+        visibility: if n.is_multiple_of(100) { Visibility::Public } else { Visibility::Private },
         owner: project.clone(),
         protected: false,
         os_hidden: false,
@@ -63,7 +63,7 @@ pub fn image(plan: &SeedPlan, n: u64) -> NewImage {
         tags,
         properties: BTreeMap::from([(
             "__os_type".to_owned(),
-            if n % 2 == 0 { "Linux" } else { "Windows" }.to_owned(),
+            if n.is_multiple_of(2) { "Linux" } else { "Windows" }.to_owned(),
         )]),
     }
 }

@@ -66,11 +66,8 @@ pub enum SignatureError {
 /// "15 minutes" for whole minutes, "90 seconds" otherwise.
 fn describe_skew(skew: Duration) -> String {
     let seconds = skew.as_secs();
-    if seconds.is_multiple_of(60) {
-        format!("{} minutes", seconds / 60)
-    } else {
-        format!("{seconds} seconds")
-    }
+    let plural = |n: u64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    if seconds.is_multiple_of(60) { plural(seconds / 60, "minute") } else { plural(seconds, "second") }
 }
 
 #[cfg(test)]
@@ -78,7 +75,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn skew_message_uses_minutes_when_whole() {
+    fn skew_message_uses_minutes_when_whole_and_singular_for_one() {
+        assert_eq!(describe_skew(Duration::from_secs(60)), "1 minute");
+        assert_eq!(describe_skew(Duration::from_secs(1)), "1 second");
+        assert_eq!(describe_skew(Duration::from_secs(90)), "90 seconds");
         let whole = SignatureError::DateOutOfRange { max_skew: Duration::from_secs(15 * 60) };
         assert_eq!(whole.to_string(), "X-Sdk-Date is more than 15 minutes from server time");
         let odd = SignatureError::DateOutOfRange { max_skew: Duration::from_secs(90) };

@@ -18,7 +18,8 @@ use super::extract::{ApiJson, ApiPath, image_id};
 use super::{AppState, CreateErrors, IMAGES, ListErrors, ReadErrors, UploadErrors, WriteErrors};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::image::{
-    CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility, check_properties,
+    Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
+    check_properties,
 };
 use crate::domain::query::{ImageListQuery, RawImageListQuery};
 use crate::domain::tag::{string_view_of, tags_for_new_image};
@@ -287,8 +288,9 @@ async fn glance_delete_image(
 
 /// Upload image data (not implemented)
 ///
-/// Image data is out of scope for this service: always 501 `IMG.0501`. Use the seeding command to create
-/// images in other statuses.
+/// Image data is out of scope for this service: for an image the caller owns the answer is 501 `IMG.0501`
+/// (an image it cannot see is 404, one it can see but not change 403, as everywhere). Use the seeding command
+/// to create images in other statuses.
 #[utoipa::path(
     put,
     path = "/v2/images/{image_id}/file",
@@ -298,8 +300,19 @@ async fn glance_delete_image(
     responses((status = 204, description = "Never: data upload is not implemented."), UploadErrors),
     security(("token" = []), ("aksk" = []))
 )]
-async fn glance_upload_image_data(caller: Caller) -> Result<StatusCode, ApiError> {
+async fn glance_upload_image_data(
+    State(app): State<AppState>,
+    caller: Caller,
+    path: ApiPath<ImagePath>,
+) -> Result<StatusCode, ApiError> {
     caller.require(&[Action::Update])?;
+    let path = path.parse()?;
+    let image = app.store.image(image_id(&path.image_id)?, &caller.project).await?;
+    if Access::of(&image.owner, image.visibility, &caller.project) != Access::Owner {
+        return Err(ApiError::Forbidden(
+            "The image belongs to another project; only its owner may change it.".into(),
+        ));
+    }
     Err(ApiError::NotImplemented("Image data upload is not implemented by this service.".into()))
 }
 
