@@ -21,7 +21,7 @@ use crate::domain::image::{
     Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
     check_properties,
 };
-use crate::domain::query::{ImageListQuery, RawImageListQuery};
+use crate::domain::query::{ImageListParams, ImageListQuery};
 use crate::domain::tag::{string_view_of, tags_for_new_image};
 use crate::domain::time;
 use crate::error::ApiError;
@@ -316,34 +316,6 @@ async fn glance_upload_image_data(
     Err(ApiError::NotImplemented("Image data upload is not implemented by this service.".into()))
 }
 
-/// Query parameters of `GET /v2/images`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListImagesParams {
-    /// Page size (default 25, at most 1000).
-    pub limit: Option<u32>,
-    /// Return images after this id (from `next`).
-    pub marker: Option<String>,
-    /// `name`, `status`, `container_format`, `disk_format`, `size`, `id`, `created_at` (default) or `updated_at`.
-    pub sort_key: Option<String>,
-    /// `asc` or `desc` (default).
-    pub sort_dir: Option<String>,
-    /// Exact name.
-    pub name: Option<String>,
-    /// Exact status.
-    pub status: Option<String>,
-    /// A visibility, or `all`.
-    pub visibility: Option<String>,
-    /// Exact owner project.
-    pub owner: Option<String>,
-    /// `true` to list hidden images (default `false`).
-    pub os_hidden: Option<bool>,
-    /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND).
-    #[serde(default)]
-    #[param(style = Form, explode = true)]
-    pub tag: Vec<String>,
-}
-
 /// Response of `GET /v2/images`.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct ImageList {
@@ -367,34 +339,22 @@ pub struct ImageList {
     path = "/v2/images",
     operation_id = "glance_list_images",
     tag = IMAGES,
-    params(ListImagesParams),
+    params(ImageListParams),
     responses((status = 200, description = "A page of images.", body = ImageList), ListErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_list_images(
     State(app): State<AppState>,
     caller: Caller,
-    params: Result<Query<ListImagesParams>, axum_extra::extract::QueryRejection>,
+    params: Result<Query<ImageListParams>, axum_extra::extract::QueryRejection>,
 ) -> Result<Json<ImageList>, ApiError> {
     caller.require(&[Action::List])?;
     let Query(params) =
         params.map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))?;
-    let raw = RawImageListQuery {
-        limit: params.limit.map(|l| l.to_string()),
-        marker: params.marker.clone(),
-        sort_key: params.sort_key.clone(),
-        sort_dir: params.sort_dir.clone(),
-        name: params.name.clone(),
-        status: params.status.clone(),
-        visibility: params.visibility.clone(),
-        owner: params.owner.clone(),
-        os_hidden: params.os_hidden.map(|b| b.to_string()),
-        tag: params.tag.clone(),
-    };
-    let query = ImageListQuery::parse(raw)?;
+    let query = ImageListQuery::parse(&params)?;
     let images: Vec<ImageDocument> =
         app.store.list_images(&caller.project, &query).await?.into_iter().map(ImageDocument::from).collect();
-    let unmarked = ListImagesParams { marker: None, ..params };
+    let unmarked = ImageListParams { marker: None, ..params };
     let query_string = serde_html_form::to_string(&unmarked).map_err(ApiError::internal)?;
     let link = |extra: &str| {
         let joined =

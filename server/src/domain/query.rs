@@ -604,28 +604,40 @@ pub struct ImageListQuery {
     pub marker: Option<Uuid>,
 }
 
-/// The raw `GET /v2/images` parameters.
-#[derive(Clone, Debug, Default)]
-pub struct RawImageListQuery {
-    /// `limit`.
-    pub limit: Option<String>,
-    /// `marker`.
+/// The query parameters of `GET /v2/images`, as they arrive (and as the OpenAPI document describes them).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImageListParams {
+    /// Page size (default 25, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Return images after this id (from `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
-    /// `sort_key`.
+    /// `name`, `status`, `container_format`, `disk_format`, `size`, `id`, `created_at` (default) or `updated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_key: Option<String>,
-    /// `sort_dir`.
+    /// `asc` or `desc` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_dir: Option<String>,
-    /// `name`.
+    /// Exact name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `status`.
+    /// Exact status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// `visibility`: a visibility or `all`.
+    /// A visibility, or `all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<String>,
-    /// `owner`.
+    /// Exact owner project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// `os_hidden`.
-    pub os_hidden: Option<String>,
-    /// Repeated `tag`.
+    /// `true` to list hidden images (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_hidden: Option<bool>,
+    /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[param(style = Form, explode = true)]
     pub tag: Vec<String>,
 }
 
@@ -638,41 +650,33 @@ impl ImageListQuery {
     /// Validates `GET /v2/images` parameters the way Glance reads them: `limit` capped at 1000 (default 25),
     /// `sort_dir` `asc`/`desc` (default `desc` by `created_at`), `tag` values stripped and ANDed, hidden
     /// images left out unless `os_hidden=true`.
-    pub fn parse(raw: RawImageListQuery) -> Result<ImageListQuery, InvalidQuery> {
-        let limit = match raw.limit.as_deref() {
-            None => LIST_DEFAULT_LIMIT,
-            Some(text) => text
-                .parse::<u64>()
-                .map_err(|_| invalid(format!("'limit' must be a non-negative integer; got {text:?}.")))?
-                .min(LIST_MAX_LIMIT),
-        };
-        let marker = raw
+    pub fn parse(params: &ImageListParams) -> Result<ImageListQuery, InvalidQuery> {
+        let limit = params.limit.map_or(LIST_DEFAULT_LIMIT, |l| u64::from(l).min(LIST_MAX_LIMIT));
+        let marker = params
             .marker
+            .as_ref()
             .map(|m| {
                 Uuid::parse_str(&m).map_err(|_| invalid(format!("The marker {m:?} is not an image id.")))
             })
             .transpose()?;
-        let sort_key = raw.sort_key.as_deref().map(SortKey::parse).transpose()?.unwrap_or(SortKey::CreatedAt);
-        let ascending = match raw.sort_dir.as_deref() {
+        let sort_key =
+            params.sort_key.as_deref().map(SortKey::parse).transpose()?.unwrap_or(SortKey::CreatedAt);
+        let ascending = match params.sort_dir.as_deref() {
             None | Some("desc") => false,
             Some("asc") => true,
             Some(other) => return Err(invalid(format!("'sort_dir' must be asc or desc; got {other:?}."))),
         };
-        let visibility = match raw.visibility.as_deref() {
+        let visibility = match params.visibility.as_deref() {
             None | Some("all") => None,
             Some(text) => Some(parse_visibility(text)?),
         };
-        let os_hidden = match raw.os_hidden.as_deref() {
-            None => Some(false),
-            Some(text) => Some(parse_bool("os_hidden", text)?),
-        };
         let filter = ImageFilter {
-            name: raw.name,
-            status: raw.status,
+            name: params.name.clone(),
+            status: params.status.clone(),
             visibility,
-            owner: raw.owner,
-            os_hidden,
-            tags: raw.tag.iter().map(|t| Tag::from_string_view(t.trim())).collect(),
+            owner: params.owner.clone(),
+            os_hidden: Some(params.os_hidden.unwrap_or(false)),
+            tags: params.tag.iter().map(|t| Tag::from_string_view(t.trim())).collect(),
             ..ImageFilter::default()
         };
         Ok(ImageListQuery { filter, sort_key, ascending, limit, marker })
@@ -852,11 +856,11 @@ mod tests {
 
     #[test]
     fn list_query_defaults_and_errors() {
-        let q = ImageListQuery::parse(RawImageListQuery::default()).expect("valid");
+        let q = ImageListQuery::parse(&ImageListParams::default()).expect("valid");
         assert_eq!((q.limit, q.sort_key, q.ascending), (25, SortKey::CreatedAt, false));
         assert_eq!(q.filter.os_hidden, Some(false));
-        let q = ImageListQuery::parse(RawImageListQuery {
-            limit: Some("5000".into()),
+        let q = ImageListQuery::parse(&ImageListParams {
+            limit: Some(5000),
             tag: vec![" a ".into(), "k=v".into()],
             visibility: Some("all".into()),
             ..Default::default()
@@ -865,15 +869,15 @@ mod tests {
         assert_eq!(q.limit, 1000);
         assert_eq!(q.filter.tags, vec![Tag::new("a", ""), Tag::new("k", "v")]);
         assert!(
-            ImageListQuery::parse(RawImageListQuery { sort_dir: Some("up".into()), ..Default::default() })
+            ImageListQuery::parse(&ImageListParams { sort_dir: Some("up".into()), ..Default::default() })
                 .is_err()
         );
         assert!(
-            ImageListQuery::parse(RawImageListQuery { marker: Some("nope".into()), ..Default::default() })
+            ImageListQuery::parse(&ImageListParams { marker: Some("nope".into()), ..Default::default() })
                 .is_err()
         );
         assert!(
-            ImageListQuery::parse(RawImageListQuery { sort_key: Some("tags".into()), ..Default::default() })
+            ImageListQuery::parse(&ImageListParams { sort_key: Some("tags".into()), ..Default::default() })
                 .is_err()
         );
     }
