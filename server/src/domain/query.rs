@@ -655,9 +655,7 @@ impl ImageListQuery {
         let marker = params
             .marker
             .as_ref()
-            .map(|m| {
-                Uuid::parse_str(&m).map_err(|_| invalid(format!("The marker {m:?} is not an image id.")))
-            })
+            .map(|m| Uuid::parse_str(m).map_err(|_| invalid(format!("The marker {m:?} is not an image id."))))
             .transpose()?;
         let sort_key =
             params.sort_key.as_deref().map(SortKey::parse).transpose()?.unwrap_or(SortKey::CreatedAt);
