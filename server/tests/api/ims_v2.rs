@@ -480,3 +480,34 @@ async fn query_through_the_generated_client() {
     assert_eq!(resources.len(), 1);
     assert!(resources[0].tags.iter().any(|t| t.key == "env" && t.value == "prod"));
 }
+
+/// Concurrent writes share transactions (group commit); the quota still holds exactly.
+#[tokio::test]
+async fn concurrent_adds_never_exceed_the_quota() {
+    let s = TestServer::start().await;
+    let image = s.p1_image().await;
+    let attempts = (0..30).map(|i| {
+        let s = &s;
+        async move {
+            if i % 2 == 0 {
+                add(s, image, &format!("k{i}"), "v").await
+            } else {
+                s.client(Who::Owner)
+                    .glance_create_tag()
+                    .image_id(image.to_string())
+                    .tag(format!("k{i}"))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| client_error::<()>(Err(e)))
+            }
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let accepted = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(accepted, 10, "{results:?}");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(matches!(refused, (400 | 413, code) if code == "IMG.0116"), "{refused:?}");
+    }
+    assert_eq!(s.tags(image).await.len(), 10);
+}
