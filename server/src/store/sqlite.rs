@@ -110,23 +110,28 @@ impl SqliteStore {
     }
 
     /// Runs `work` on a reader connection inside one read transaction (a consistent snapshot).
+    ///
+    /// The blocking task owns both the connection and the pool permit and gives them back itself, so a
+    /// request abandoned while its query runs (a client hanging up, a timeout) loses neither.
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let _permit = self
+        let permit = self
             .reader_permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| StoreError::Backend("the reader pool is closed".into()))?;
-        let conn = self
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Backend("the reader pool is poisoned".into()))?
-            .pop()
-            .ok_or_else(|| StoreError::Backend("no reader connection available".into()))?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let conn = pool
+                .lock()
+                .map_err(|_| StoreError::Backend("the reader pool is poisoned".into()))?
+                .pop()
+                .ok_or_else(|| StoreError::Backend("no reader connection available".into()))?;
             let result = catch_unwind(AssertUnwindSafe(|| {
                 conn.execute_batch("BEGIN")?;
                 let result = work(&conn);
@@ -137,14 +142,13 @@ impl SqliteStore {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
-            (conn, result)
+            if let Ok(mut pool) = pool.lock() {
+                pool.push(conn);
+            }
+            result
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?;
-        if let Ok(mut pool) = self.readers.lock() {
-            pool.push(conn);
-        }
-        result
+        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
     }
 }
 
@@ -619,5 +623,34 @@ impl Store for SqliteStore {
             Ok((u64::try_from(total).unwrap_or(0), found))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::query::TagQuery;
+
+    /// Regression: reads abandoned mid-query (wrk hanging up at the end of a run) used to leak their reader
+    /// connection, until every later read failed with "no reader connection available".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_reads_give_their_connection_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3"), 2).expect("opens");
+        let query = TagQuery::default();
+        for _ in 0..20 {
+            // Polled once (the query starts on a blocking thread), then dropped.
+            let _ = futures::FutureExt::now_or_never(store.query_images("p", &query, None));
+        }
+        for _ in 0..4 {
+            let (total, _) =
+                tokio::time::timeout(Duration::from_secs(10), store.query_images("p", &query, None))
+                    .await
+                    .expect("a connection comes back")
+                    .expect("the read succeeds");
+            assert_eq!(total, 0);
+        }
     }
 }
