@@ -194,6 +194,36 @@ impl Where {
     }
 }
 
+/// The op 5 total straight from the owner-first tag index, for queries made of tag conditions only (at least
+/// one in `tags`, no `matches`, not `without_any_tag`): the first `tags` entry lists the candidate images
+/// (each image holds a key once, so there are no duplicates) and the other conditions check each candidate,
+/// without reading the images table. `None` for other queries.
+pub fn tag_only_count(project: &str, query: &TagQuery) -> Option<(String, Vec<Param>)> {
+    let (first, rest) = query.all.split_first()?;
+    if query.name.is_some() || query.id.is_some() || query.untagged {
+        return None;
+    }
+    let mut driver = Where::default();
+    driver.push("d.owner = ?".to_owned(), [Param::Text(project.to_owned())]);
+    driver.push("d.key = ?".to_owned(), [Param::Text(first.key.clone())]);
+    if !first.values.is_empty() {
+        driver.push(
+            format!("d.value IN {}", placeholders(first.values.len())),
+            first.values.iter().cloned().map(Param::Text),
+        );
+    }
+    let others = TagQuery { all: rest.to_vec(), ..query.clone() };
+    let checks = Where { arm: Some((Arm::Owned, project.to_owned())), ..Where::default() }.tag_query(&others);
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT d.image_id AS id FROM image_tags d WHERE {}) AS i WHERE {}",
+        driver.sql(),
+        checks.sql()
+    );
+    let mut params = driver.params;
+    params.extend(checks.params);
+    Some((sql, params))
+}
+
 /// `EXISTS (...)` the image holds the condition's key with one of its values; answered by the primary key
 /// `(image_id, key)` for each candidate image.
 fn exists(c: &TagCondition) -> (String, Vec<Param>) {
@@ -207,8 +237,12 @@ fn exists(c: &TagCondition) -> (String, Vec<Param>) {
     (sql, params)
 }
 
-/// Combines one `SELECT` per arm with `UNION ALL`; `select(arm)` gives the text and parameters of each.
-pub fn union_of_arms(mut select: impl FnMut(Arm) -> (String, Vec<Param>)) -> (String, Vec<Param>) {
+/// Combines one `SELECT` per arm with `combine` (`UNION ALL`, or `UNION` to drop duplicates); `select(arm)`
+/// gives the text and parameters of each.
+pub fn union_of_arms(
+    combine: &str,
+    mut select: impl FnMut(Arm) -> (String, Vec<Param>),
+) -> (String, Vec<Param>) {
     let mut parts = Vec::new();
     let mut params = Vec::new();
     for arm in ARMS {
@@ -216,7 +250,7 @@ pub fn union_of_arms(mut select: impl FnMut(Arm) -> (String, Vec<Param>)) -> (St
         parts.push(format!("SELECT * FROM ({sql}) AS arm_{}", parts.len()));
         params.extend(p);
     }
-    (parts.join(" UNION ALL "), params)
+    (parts.join(&format!(" {combine} ")), params)
 }
 
 /// The sort expression of a sort key; nullable columns are coalesced so that keyset comparisons are total.
@@ -272,6 +306,25 @@ mod tests {
             Where::arm(Arm::Owned, "p").tag_query(&q).sql().contains("t.owner = ?"),
             "owned arm uses the owner index"
         );
+    }
+
+    #[test]
+    fn tag_only_counts_apply_to_tag_conditions_only() {
+        let c = |k: &str, v: &[&str]| TagCondition {
+            key: k.into(),
+            values: v.iter().map(|s| s.to_string()).collect(),
+        };
+        let q = TagQuery {
+            all: vec![c("a", &["1"]), c("b", &[])],
+            not_any: vec![c("x", &[])],
+            ..TagQuery::default()
+        };
+        let (sql, params) = tag_only_count("p", &q).expect("tag conditions only");
+        assert_eq!(sql.matches('?').count(), params.len());
+        assert!(!sql.contains("FROM images"), "{sql}");
+        assert!(tag_only_count("p", &TagQuery { all: vec![], ..q.clone() }).is_none());
+        assert!(tag_only_count("p", &TagQuery { id: Some("i".into()), ..q.clone() }).is_none());
+        assert!(tag_only_count("p", &TagQuery { untagged: true, ..q }).is_none());
     }
 
     #[test]
