@@ -3,6 +3,7 @@
 //! 401, 403 project, 403 permission, then 400).
 
 use axum::body::Bytes;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
@@ -31,11 +32,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 }
 
 fn path_error(rejection: PathRejection) -> ApiError {
-    let detail = rejection.body_text();
-    if detail.contains("UTF-8") {
-        ApiError::BadRequest("A path segment is not valid UTF-8 after percent-decoding.".into())
-    } else {
-        ApiError::BadRequest(format!("Invalid path parameters: {detail}"))
+    match &rejection {
+        PathRejection::FailedToDeserializePathParams(e)
+            if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+        {
+            ApiError::BadRequest("A path segment is not valid UTF-8 after percent-decoding.".into())
+        }
+        _ => ApiError::BadRequest(format!("Invalid path parameters: {}", rejection.body_text())),
     }
 }
 

@@ -25,12 +25,44 @@ const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite/0001_images_and_ta
 /// Most writes committed in one transaction.
 const MAX_GROUP: usize = 256;
 
+/// Delivers a write's result once its group's transaction has ended (committed: `Ok`).
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+/// A write waiting for the writer thread.
+trait WriteJob: Send {
+    /// Runs the write in the current transaction: whether it succeeded, and how to deliver its result.
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion);
+    /// Answers the write with an error without running it.
+    fn refuse(self: Box<Self>, error: StoreError);
+}
+
+/// A write and where its result goes.
+struct Job<F, T> {
+    work: F,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<F, T> WriteJob for Job<F, T>
+where
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completion) {
+        let Job { work, reply } = *self;
+        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into())));
+        let ok = result.is_ok();
+        (ok, Box::new(move |ended| drop(reply.send(ended.and(result)))))
+    }
+
+    fn refuse(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
 
 /// The SQLite store.
 pub struct SqliteStore {
-    writer: mpsc::Sender<WriteJob>,
+    writer: mpsc::Sender<Box<dyn WriteJob>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_permits: Arc<Semaphore>,
 }
@@ -81,7 +113,7 @@ impl SqliteStore {
             configure(&conn)?;
             pool.push(conn);
         }
-        let (sender, receiver) = mpsc::channel::<WriteJob>(4096);
+        let (sender, receiver) = mpsc::channel::<Box<dyn WriteJob>>(4096);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(writer, receiver))
@@ -101,15 +133,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: WriteJob = Box::new(move |conn| {
-            let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
-                .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked".into())));
-            let ok = result.is_ok();
-            let completion: Completion = Box::new(move |committed| {
-                let _ = reply.send(committed.and(result));
-            });
-            (ok, completion)
-        });
+        let job: Box<dyn WriteJob> = Box::new(Job { work, reply });
         self.writer
             .send(job)
             .await
@@ -170,8 +194,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// The writer loop: takes every queued write (up to `MAX_GROUP`), runs each under a savepoint inside one
-/// transaction, commits once, then answers them all.
-fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>) {
+/// transaction (a failed write is rolled back alone), commits once, then answers them all. If the transaction
+/// itself fails, every write of the group is rolled back and answered with the error.
+fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -180,41 +205,38 @@ fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>) {
                 Err(_) => break,
             }
         }
-        let mut completions = Vec::with_capacity(group.len());
-        let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from);
-        if let Err(e) = began {
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let message = e.to_string();
-            for job in group {
-                let (_, completion) = job(&conn);
-                completion(Err(StoreError::Backend(message.clone())));
-            }
+            group.into_iter().for_each(|job| job.refuse(StoreError::Backend(message.clone())));
             continue;
         }
-        for job in group {
-            if conn.execute_batch("SAVEPOINT job").is_err() {
-                let (_, completion) = job(&conn);
-                completions.push((completion, false));
-                continue;
+        let mut completions = Vec::with_capacity(group.len());
+        let mut failure = None;
+        let mut pending = group.into_iter();
+        for job in pending.by_ref() {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                failure = Some(e.to_string());
+                job.refuse(StoreError::Backend(e.to_string()));
+                break;
             }
-            let (ok, completion) = job(&conn);
-            let closed = if ok {
-                conn.execute_batch("RELEASE job")
-            } else {
-                conn.execute_batch("ROLLBACK TO job; RELEASE job")
-            };
-            completions.push((completion, closed.is_ok()));
+            let (ok, completion) = job.run(&conn);
+            completions.push(completion);
+            let closed = conn.execute_batch(if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" });
+            if let Err(e) = closed {
+                failure = Some(e.to_string());
+                break;
+            }
         }
-        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-        if committed.is_err() {
+        let ended = match failure {
+            Some(message) => Err(message),
+            None => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+        };
+        if let Err(message) = &ended {
             let _ = conn.execute_batch("ROLLBACK");
+            pending.for_each(|job| job.refuse(StoreError::Backend(message.clone())));
         }
-        for (completion, clean) in completions {
-            let outcome = match (&committed, clean) {
-                (Ok(()), true) => Ok(()),
-                (Ok(()), false) => Err(StoreError::Backend("savepoint handling failed".into())),
-                (Err(e), _) => Err(StoreError::Backend(e.clone())),
-            };
-            completion(outcome);
+        for completion in completions {
+            completion(ended.clone().map_err(StoreError::Backend));
         }
     }
 }

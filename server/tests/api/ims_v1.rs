@@ -5,53 +5,33 @@ use serde_json::json;
 
 use crate::harness::{P2, TestServer, Who, client_error, pairs};
 
+/// Op 3 through the generated client, with the `tag` string or the `image_tag` object.
+async fn put(client: &ims_tags_client::Client, image: uuid::Uuid, tag: Result<&str, (&str, &str)>) {
+    let body = types::CreateOrUpdateTagsRequest::builder().image_id(image.to_string());
+    let body = match tag {
+        Ok(dotted) => body.tag(Some(dotted.try_into().expect("a valid dotted tag"))),
+        Err((key, value)) => body.image_tag(Some(
+            types::ImsTag::builder().key(key).value(value).try_into().expect("a valid IMS tag"),
+        )),
+    };
+    client.create_or_update_tags().body(body).send().await.expect("204");
+}
+
 #[tokio::test]
 async fn put_with_a_dotted_tag_and_with_an_object() {
     let s = TestServer::start().await;
     let image = s.p1_image().await;
     let client = s.client(Who::Owner);
-    client
-        .create_or_update_tags()
-        .body(
-            types::CreateOrUpdateTagsRequest::builder()
-                .image_id(image.to_string())
-                .tag(Some("ver.1.2".try_into().expect("valid"))),
-        )
-        .send()
-        .await
-        .expect("204");
-    client
-        .create_or_update_tags()
-        .body(
-            types::CreateOrUpdateTagsRequest::builder().image_id(image.to_string()).image_tag(Some(
-                types::ImsTag::builder().key("env").value("prod").try_into().expect("valid"),
-            )),
-        )
-        .send()
-        .await
-        .expect("204");
-    client
-        .create_or_update_tags()
-        .body(
-            types::CreateOrUpdateTagsRequest::builder()
-                .image_id(image.to_string())
-                .tag(Some("solo".try_into().expect("valid"))),
-        )
-        .send()
-        .await
-        .expect("204");
+    put(&client, image, Ok("ver.1.2")).await;
+    put(&client, image, Err(("env", "prod"))).await;
+    put(&client, image, Ok("solo")).await;
     assert_eq!(s.tags(image).await, pairs(&[("env", "prod"), ("solo", ""), ("ver", "1.2")]));
-    client
-        .create_or_update_tags()
-        .body(
-            types::CreateOrUpdateTagsRequest::builder()
-                .image_id(image.to_string())
-                .tag(Some("env.dev".try_into().expect("valid"))),
-        )
-        .send()
-        .await
-        .expect("an existing key gets the new value");
-    assert_eq!(s.tags(image).await, pairs(&[("env", "dev"), ("solo", ""), ("ver", "1.2")]));
+    put(&client, image, Ok("env.dev")).await;
+    assert_eq!(
+        s.tags(image).await,
+        pairs(&[("env", "dev"), ("solo", ""), ("ver", "1.2")]),
+        "an existing key gets the new value"
+    );
 }
 
 #[tokio::test]

@@ -21,25 +21,14 @@ async fn re_adding_a_tag_is_a_no_op_that_bumps_updated_at() {
     let s = TestServer::start().await;
     let image = s.p1_image().await;
     let client = s.client(Who::Owner);
+    let updated_at = || async {
+        client.glance_show_image().image_id(image.to_string()).send().await.expect("shown").updated_at.clone()
+    };
     client.glance_create_tag().image_id(image.to_string()).tag("same").send().await.expect("204");
-    let before = client
-        .glance_show_image()
-        .image_id(image.to_string())
-        .send()
-        .await
-        .expect("shown")
-        .updated_at
-        .clone();
+    let before = updated_at().await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     client.glance_create_tag().image_id(image.to_string()).tag("same").send().await.expect("204 again");
-    let after = client
-        .glance_show_image()
-        .image_id(image.to_string())
-        .send()
-        .await
-        .expect("shown")
-        .updated_at
-        .clone();
+    let after = updated_at().await;
     assert_eq!(s.tags(image).await, pairs(&[("same", "")]), "still one tag");
     assert!(after > before, "updated_at moved from {before} to {after}");
 }
