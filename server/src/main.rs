@@ -82,13 +82,17 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         println!("ims-tags is running on http://{}", server.addr);
     }
     tracing::info!(addr = %server.addr, "listening");
+    shutdown_signal().await.map_err(|e| e.to_string())?;
+    tracing::info!("shutting down: finishing the requests in flight");
+    server.stop().await.map_err(|e| e.to_string())
+}
+
+/// Ctrl-C, or SIGTERM (how service managers and containers stop a process).
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        result = tokio::signal::ctrl_c() => {
-            result.map_err(|e| e.to_string())?;
-            tracing::info!("shutting down");
-            Ok(())
-        }
-        result = server.wait() => result.map_err(|e| e.to_string()),
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
     }
 }
 

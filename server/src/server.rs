@@ -74,12 +74,4 @@ impl Server {
         let _ = self.shutdown.send(());
         self.task.await.map_err(std::io::Error::other)?
     }
-
-    /// Waits until the server ends (it ends only on error or after `stop`).
-    pub async fn wait(self) -> std::io::Result<()> {
-        let Server { shutdown, task, .. } = self;
-        let result = task.await.map_err(std::io::Error::other)?;
-        drop(shutdown);
-        result
-    }
 }

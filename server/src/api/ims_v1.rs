@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiJson, image_id};
 use super::ims_v2::ImsTag;
-use super::{AppState, IMS_V1_TAGS, ListErrors, WriteErrors};
+use super::{AppState, IMS_V1_TAGS, ImageErrors, ListErrors};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::query::parse_op4;
 use crate::domain::tag::{Tag, TagChange};
@@ -48,7 +48,7 @@ pub struct CreateOrUpdateTagsRequest {
     operation_id = "create_or_update_tags",
     tag = IMS_V1_TAGS,
     request_body = CreateOrUpdateTagsRequest,
-    responses((status = 204, description = "The tag is set."), WriteErrors),
+    responses((status = 204, description = "The tag is set."), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn create_or_update_tags(

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, image_id};
-use super::{AppState, IMS_V2_TAGS, ListErrors, ReadErrors, WriteErrors};
+use super::{AppState, IMS_V2_TAGS, ImageErrors, ListErrors};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::query::{Page, RawCondition, RawMatch, RawTagQuery, TagQuery};
 use crate::domain::tag::{Tag, TagChange};
@@ -311,7 +311,7 @@ pub struct BatchAddOrDeleteTagsRequest {
     tag = IMS_V2_TAGS,
     params(ProjectImagePath),
     request_body = BatchAddOrDeleteTagsRequest,
-    responses((status = 204, description = "Every tag is set, or every key is gone."), WriteErrors),
+    responses((status = 204, description = "Every tag is set, or every key is gone."), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn batch_add_or_delete_tags(
@@ -381,7 +381,7 @@ pub struct AddImageTagRequest {
     tag = IMS_V2_TAGS,
     params(ProjectImagePath),
     request_body = AddImageTagRequest,
-    responses((status = 204, description = "The tag is set."), WriteErrors),
+    responses((status = 204, description = "The tag is set."), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn add_image_tag(
@@ -416,7 +416,7 @@ async fn add_image_tag(
     operation_id = "delete_image_tag",
     tag = IMS_V2_TAGS,
     params(ProjectImageKeyPath),
-    responses((status = 204, description = "The key is gone."), WriteErrors),
+    responses((status = 204, description = "The key is gone."), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn delete_image_tag(
@@ -470,7 +470,7 @@ pub struct ListImageTagsResponse {
     operation_id = "list_image_tags",
     tag = IMS_V2_TAGS,
     params(ProjectImagePath),
-    responses((status = 200, description = "The image's tags.", body = ListImageTagsResponse), ReadErrors),
+    responses((status = 200, description = "The image's tags.", body = ListImageTagsResponse), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_image_tags(

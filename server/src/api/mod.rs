@@ -105,12 +105,8 @@ macro_rules! error_statuses {
 }
 
 error_statuses!(
-    /// Errors of an authenticated read.
-    ReadErrors: 400, 401, 403, 404, 413, 500, 503
-);
-error_statuses!(
-    /// Errors of an authenticated write.
-    WriteErrors: 400, 401, 403, 404, 413, 500, 503
+    /// Errors of an operation on one image.
+    ImageErrors: 400, 401, 403, 404, 413, 500, 503
 );
 error_statuses!(
     /// Errors of an authenticated list that names no image.

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiPath, image_id};
-use super::{AppState, NATIVE_TAGS, WriteErrors};
+use super::{AppState, ImageErrors, NATIVE_TAGS};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
@@ -41,7 +41,7 @@ pub struct NativeTagPath {
     operation_id = "glance_create_tag",
     tag = NATIVE_TAGS,
     params(NativeTagPath),
-    responses((status = 204, description = "The tag is on the image."), WriteErrors),
+    responses((status = 204, description = "The tag is on the image."), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_create_tag(
@@ -71,7 +71,7 @@ async fn glance_create_tag(
     operation_id = "glance_delete_tag",
     tag = NATIVE_TAGS,
     params(NativeTagPath),
-    responses((status = 204, description = "The tag is gone."), WriteErrors),
+    responses((status = 204, description = "The tag is gone."), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_tag(

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, image_id};
-use super::{AppState, CreateErrors, IMAGES, ListErrors, ReadErrors, UploadErrors, WriteErrors};
+use super::{AppState, CreateErrors, IMAGES, ImageErrors, ListErrors, UploadErrors};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::image::{
     Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
@@ -249,7 +249,7 @@ pub struct ImagePath {
     operation_id = "glance_show_image",
     tag = IMAGES,
     params(ImagePath),
-    responses((status = 200, description = "The image.", body = ImageDocument), ReadErrors),
+    responses((status = 200, description = "The image.", body = ImageDocument), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_show_image(
@@ -272,7 +272,7 @@ async fn glance_show_image(
     operation_id = "glance_delete_image",
     tag = IMAGES,
     params(ImagePath),
-    responses((status = 204, description = "The image is gone."), WriteErrors),
+    responses((status = 204, description = "The image is gone."), ImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_image(
