@@ -202,7 +202,8 @@ def _start_server(tmp: Path) -> Server:
     log_path = tmp / "server.log"
     # IMS_TAGS_* variables are config overrides for the server (figment): never pass ours (IMS_TAGS_BIN) on.
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMS_TAGS_")}
-    env.setdefault("RUST_LOG", "info")
+    # Debug level, so that the log test at the end of the session sees everything the server can log.
+    env["RUST_LOG"] = "debug,hyper=info,hyper_util=info,h2=info"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [str(binary), "--config", str(config)],
