@@ -628,6 +628,14 @@ async fn the_generated_client_signs_every_family_with_each_algorithm() {
         let listed =
             client.list_tags().send().await.unwrap_or_else(|e| panic!("{algorithm}: {e}")).into_inner();
         assert!(listed.tags.contains(&"k=v".to_string()), "{algorithm}: {:?}", listed.tags);
+        let filtered = client
+            .list_tags()
+            .architecture("x86 64")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{algorithm}: a signed query with a space: {e}"))
+            .into_inner();
+        assert!(filtered.tags.is_empty(), "{algorithm}: no image has that property");
         let shown = client
             .glance_show_image()
             .image_id(image.id.clone())

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ims_tags::config::{AuthConfig, Config, CredentialConfig, Grant, Secret, TokenConfig};
 use ims_tags::server::Server;
-use ims_tags_client::{Auth, Client, Credentials, types};
+use ims_tags_client::{Auth, Client, types};
 use reqwest::Method;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -29,8 +29,6 @@ pub enum Who {
     Owner,
     /// Token of project P2, every action.
     Other,
-    /// AK/SK of project P1, every action.
-    OwnerAkSk,
     /// Token of P1 without one action.
     Without(&'static str),
 }
@@ -40,7 +38,6 @@ pub fn token(who: Who) -> String {
     match who {
         Who::Owner => "owner-token".into(),
         Who::Other => "other-token".into(),
-        Who::OwnerAkSk => panic!("AK/SK has no token"),
         Who::Without(action) => format!("without-{action}"),
     }
 }
@@ -176,13 +173,7 @@ impl TestServer {
 
     /// The generated client for an identity.
     pub fn client(&self, who: Who) -> Client {
-        match who {
-            Who::OwnerAkSk => Client::new(
-                &self.base,
-                Auth::AkSk { credentials: Credentials::new(AK, SK), project_id: Some(P1.into()) },
-            ),
-            _ => Client::with_token(&self.base, token(who)),
-        }
+        Client::with_token(&self.base, token(who))
     }
 
     /// The generated client with no credentials.

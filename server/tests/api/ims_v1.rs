@@ -181,37 +181,3 @@ async fn put_acts_in_the_header_project_and_refuses_foreign_images() {
         .await;
     r.expect_error(403, "IMG.0026");
 }
-
-#[tokio::test]
-async fn the_generated_client_signs_with_aksk() {
-    let s = TestServer::start().await;
-    let signed = s.client(Who::OwnerAkSk);
-    let image = signed
-        .glance_create_image()
-        .body(types::CreateImageRequest::builder().extra(std::collections::HashMap::new()))
-        .send()
-        .await
-        .expect("a signed create")
-        .into_inner();
-    signed
-        .create_or_update_tags()
-        .body(
-            types::CreateOrUpdateTagsRequest::builder()
-                .image_id(image.id.clone())
-                .tag(Some("env.prod".try_into().expect("valid"))),
-        )
-        .send()
-        .await
-        .expect("a signed body");
-    signed
-        .glance_create_tag()
-        .image_id(image.id.clone())
-        .tag("a b/c~d_é")
-        .send()
-        .await
-        .expect("a signed encoded path");
-    let tags = signed.list_tags().architecture("x86 64").send().await.expect("a signed query").into_inner();
-    assert!(tags.tags.is_empty(), "no image has that property");
-    let tags = signed.list_tags().send().await.expect("signed").into_inner();
-    assert_eq!(tags.tags, vec!["a b/c~d_é", "env=prod"], "the project came from the signed X-Project-Id");
-}
