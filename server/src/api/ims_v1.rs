@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, image_id};
+use super::extract::ApiJson;
 use super::ims_v2::ImsTag;
 use super::{AppState, IMS_V1_TAGS, ImageErrors, ListErrors};
 use crate::auth::identity::{Action, Caller};
@@ -67,14 +67,7 @@ async fn create_or_update_tags(
         (None, None) => return Err(ApiError::BadRequest("Give one of 'tag' or 'image_tag'.".into())),
     };
     app.limits.check_ims_tag(&tag)?;
-    app.store
-        .change_tags(
-            image_id(&body.image_id)?,
-            &caller.project,
-            TagChange::Upsert(vec![tag]),
-            app.limits.tags_per_image,
-        )
-        .await?;
+    app.change_tags(&caller, &body.image_id, TagChange::Upsert(vec![tag])).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -357,9 +357,7 @@ async fn batch_add_or_delete_tags(
             TagChange::DeleteKeys(body.tags.into_iter().map(|t| t.key).collect())
         }
     };
-    app.store
-        .change_tags(image_id(&path.image_id)?, &caller.project, change, app.limits.tags_per_image)
-        .await?;
+    app.change_tags(&caller, &path.image_id, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -395,14 +393,7 @@ async fn add_image_tag(
     let path = path.parse()?;
     let tag = Tag::new(body.tag.key, body.tag.value);
     app.limits.check_ims_tag(&tag)?;
-    app.store
-        .change_tags(
-            image_id(&path.image_id)?,
-            &caller.project,
-            TagChange::Upsert(vec![tag]),
-            app.limits.tags_per_image,
-        )
-        .await?;
+    app.change_tags(&caller, &path.image_id, TagChange::Upsert(vec![tag])).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -448,9 +439,7 @@ async fn delete_key(
     key: String,
 ) -> Result<StatusCode, ApiError> {
     app.limits.check_lookup("tag key", &key)?;
-    app.store
-        .change_tags(image_id(image)?, &caller.project, TagChange::DeleteKey(key), app.limits.tags_per_image)
-        .await?;
+    app.change_tags(caller, image, TagChange::DeleteKey(key)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

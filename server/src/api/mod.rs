@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response};
 
+use crate::auth::identity::Caller;
 use crate::domain::query::QueryLimits;
-use crate::domain::tag::TagLimits;
+use crate::domain::tag::{TagChange, TagLimits};
+use crate::error::ApiError;
 use crate::store::Store;
 
 pub mod discovery;
@@ -37,6 +39,14 @@ pub struct App {
     pub limits: TagLimits,
     /// Op 5 limits.
     pub query_limits: QueryLimits,
+}
+
+impl App {
+    /// Applies a tag change to an image of the caller's project, within the configured quota.
+    pub async fn change_tags(&self, caller: &Caller, image: &str, change: TagChange) -> Result<(), ApiError> {
+        let id = extract::image_id(image)?;
+        Ok(self.store.change_tags(id, &caller.project, change, self.limits.tags_per_image).await?)
+    }
 }
 
 /// The router state: a cheap handle on `App`.

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiPath, image_id};
+use super::extract::ApiPath;
 use super::{AppState, ImageErrors, NATIVE_TAGS};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::tag::{Tag, TagChange};
@@ -53,10 +53,7 @@ async fn glance_create_tag(
     let path = path.parse()?;
     app.limits.check_native_tag(&path.tag)?;
     let change = TagChange::Upsert(vec![Tag::new(path.tag, "")]);
-    app.store
-        .change_tags(image_id(&path.image_id)?, &caller.project, change, app.limits.tags_per_image)
-        .await
-        .map_err(|e| ApiError::from(e).quota_as_413())?;
+    app.change_tags(&caller, &path.image_id, change).await.map_err(ApiError::quota_as_413)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -84,13 +81,6 @@ async fn glance_delete_tag(
     let tag = Tag::from_string_view(&path.tag);
     app.limits.check_lookup("tag key", &tag.key)?;
     app.limits.check_lookup("tag value", &tag.value)?;
-    app.store
-        .change_tags(
-            image_id(&path.image_id)?,
-            &caller.project,
-            TagChange::DeleteMatching(tag),
-            app.limits.tags_per_image,
-        )
-        .await?;
+    app.change_tags(&caller, &path.image_id, TagChange::DeleteMatching(tag)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
