@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -11,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::query::QueryLimits;
 use crate::domain::tag::TagLimits;
+use crate::store::Durability;
+use crate::store::fair::FairShareLimits;
+use crate::store::sqlite::SqliteOptions;
 
 /// A secret string (SK, token, security token): compared and used, never printed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +59,14 @@ pub struct Config {
     pub query_limits: QueryLimits,
     /// Who may call the API.
     pub auth: AuthConfig,
+    /// Longest the database read of one request may run, in milliseconds, before it is stopped (503
+    /// `IMG.0503`); 0: no limit. SQLite's progress handler; PostgreSQL's `statement_timeout`.
+    pub query_time_limit_ms: u64,
+    /// When a write is acknowledged: `full` (flushed to disk first; survives power loss) or `normal` (survives
+    /// a crash of the process, not of the machine).
+    pub durability: Durability,
+    /// Limits on concurrent expensive reads, per project and in all.
+    pub fair_sharing: FairShareLimits,
 }
 
 impl Default for Config {
@@ -68,6 +80,9 @@ impl Default for Config {
             limits: TagLimits::default(),
             query_limits: QueryLimits::default(),
             auth: AuthConfig::default(),
+            query_time_limit_ms: 5000,
+            durability: Durability::Full,
+            fair_sharing: FairShareLimits::default(),
         }
     }
 }
@@ -182,6 +197,9 @@ const FIELDS: &[&str] = &[
     "limits",
     "query_limits",
     "auth",
+    "query_time_limit_ms",
+    "durability",
+    "fair_sharing",
 ];
 
 impl Config {
@@ -205,6 +223,20 @@ impl Config {
     /// The SQLite database file.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("ims-tags.sqlite3")
+    }
+
+    /// The per-query time limit, if any.
+    pub fn query_time_limit(&self) -> Option<Duration> {
+        (self.query_time_limit_ms > 0).then(|| Duration::from_millis(self.query_time_limit_ms))
+    }
+
+    /// How the server opens the SQLite store.
+    pub fn sqlite_options(&self) -> SqliteOptions {
+        SqliteOptions {
+            readers: self.sqlite_readers,
+            durability: self.durability,
+            query_time_limit: self.query_time_limit(),
+        }
     }
 }
 
@@ -255,6 +287,28 @@ actions = ["ims:images:list"]
             jail.set_env("IMS_TAGS_BIN", "/bin/true");
             let config = Config::load(None).expect("loads");
             assert_eq!(config.limits.tags_per_image, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn durability_defaults_to_full_and_can_be_switched() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None).expect("loads").durability, Durability::Full);
+            jail.create_file(
+                "c.toml",
+                "durability = \"normal\"\nquery_time_limit_ms = 0\n[fair_sharing]\nexpensive_reads = 2\n",
+            )?;
+            let config = Config::load(Some(Path::new("c.toml"))).expect("loads");
+            assert_eq!(config.durability, Durability::Normal);
+            assert_eq!(config.query_time_limit(), None, "0 means no limit");
+            assert_eq!(config.fair_sharing.expensive_reads, 2);
+            assert_eq!(
+                config.fair_sharing.expensive_reads_per_project, 2,
+                "unset limits keep their defaults"
+            );
+            jail.create_file("bad.toml", "durability = \"off\"\n")?;
+            assert!(Config::load(Some(Path::new("bad.toml"))).is_err(), "only full and normal");
             Ok(())
         });
     }

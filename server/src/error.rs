@@ -4,6 +4,8 @@
 //! Messages are written for the client. Internal detail (database errors, panics) is logged with the request id
 //! and never sent.
 
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -86,6 +88,24 @@ pub enum ApiError {
     /// Anything else (500 `IMG.0500`); the detail is logged, never sent.
     #[error("An internal error occurred.")]
     Internal(String),
+    /// The project already runs as many expensive reads as its share allows (429 `APIGW.0308`, with
+    /// `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What to do.
+        message: String,
+        /// The `Retry-After`.
+        retry_after: Duration,
+    },
+    /// The service cannot answer now but may later: every slot for expensive reads is taken, or the query ran
+    /// past the time limit (503 `IMG.0503`, with `Retry-After`).
+    #[error("{message}")]
+    Unavailable {
+        /// What happened and what to do.
+        message: String,
+        /// The `Retry-After`.
+        retry_after: Duration,
+    },
 }
 
 /// Marks a response as already carrying the envelope, so the catch-all layer leaves it alone.
@@ -113,6 +133,8 @@ impl ApiError {
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -133,6 +155,8 @@ impl ApiError {
             ApiError::NotImplemented(_) => "IMG.0501",
             ApiError::Timeout => "IMG.0503",
             ApiError::Internal(_) => "IMG.0500",
+            ApiError::TooManyRequests { .. } => "APIGW.0308",
+            ApiError::Unavailable { .. } => "IMG.0503",
         }
     }
 
@@ -158,6 +182,16 @@ impl ApiError {
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         ApiError::Internal(detail.to_string())
     }
+
+    /// The `Retry-After` of a refusal that may succeed later, in whole seconds (at least 1).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests { retry_after, .. } | ApiError::Unavailable { retry_after, .. } => {
+                Some((retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -170,6 +204,9 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(allow)
         {
             response.headers_mut().insert(header::ALLOW, value);
+        }
+        if let Some(seconds) = self.retry_after_secs() {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response.extensions_mut().insert(Enveloped);
         response
@@ -224,6 +261,23 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict => ApiError::Conflict("An image with this id already exists.".into()),
             StoreError::Tags(e) => e.into(),
             StoreError::Backend(detail) => ApiError::Internal(detail),
+            StoreError::QueryTimeLimit { limit } => ApiError::Unavailable {
+                message: format!(
+                    "The query ran longer than the limit of {} ms and was stopped; narrow it, or try again later.",
+                    limit.as_millis()
+                ),
+                retry_after: limit,
+            },
+            StoreError::OverShare { retry_after } => ApiError::TooManyRequests {
+                message: "This project is already running as many list queries as it may run at once; try \
+                          again after the ones in progress."
+                    .into(),
+                retry_after,
+            },
+            StoreError::Busy { retry_after } => ApiError::Unavailable {
+                message: "The service is busy with list queries of other projects; try again later.".into(),
+                retry_after,
+            },
         }
     }
 }
@@ -282,11 +336,35 @@ mod tests {
             (ApiError::PayloadTooLarge, 413, "IMG.0001"),
             (ApiError::NotImplemented("x".into()), 501, "IMG.0501"),
             (ApiError::Internal("secret detail".into()), 500, "IMG.0500"),
+            (
+                ApiError::TooManyRequests { message: "x".into(), retry_after: Duration::from_secs(1) },
+                429,
+                "APIGW.0308",
+            ),
+            (
+                ApiError::Unavailable { message: "x".into(), retry_after: Duration::from_secs(1) },
+                503,
+                "IMG.0503",
+            ),
         ];
         for (error, status, code) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");
             assert_eq!(error.code(), code, "{error:?}");
         }
+    }
+
+    #[test]
+    fn refusals_that_may_succeed_later_carry_retry_after() {
+        let response =
+            ApiError::from(StoreError::OverShare { retry_after: Duration::from_secs(3) }).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+        let stopped = ApiError::from(StoreError::QueryTimeLimit { limit: Duration::from_millis(1500) });
+        assert_eq!(stopped.retry_after_secs(), Some(2), "rounded up");
+        assert!(stopped.message().contains("1500 ms"), "{}", stopped.message());
+        let busy = ApiError::from(StoreError::Busy { retry_after: Duration::ZERO });
+        assert_eq!((busy.status().as_u16(), busy.retry_after_secs()), (503, Some(1)), "never 0");
+        assert_eq!(ApiError::Timeout.retry_after_secs(), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use ims_tags::config::{AuthConfig, Config, demo};
 use ims_tags::seed::SeedPlan;
 use ims_tags::server::Server;
 use ims_tags::spec;
-use ims_tags::store::sqlite::SqliteStore;
+use ims_tags::store::sqlite::{SqliteOptions, SqliteStore};
 
 /// A spec-first Huawei Cloud IMS image-tag and OpenStack Glance tag service.
 #[derive(Parser)]
@@ -98,7 +98,11 @@ async fn shutdown_signal() -> std::io::Result<()> {
 
 async fn seed(config: &Config, plan: &SeedPlan) -> Result<(), String> {
     let path = config.sqlite_path();
-    let store = SqliteStore::open(&path, 1).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let store = SqliteStore::open(
+        &path,
+        &SqliteOptions { readers: 1, query_time_limit: None, ..config.sqlite_options() },
+    )
+    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let started = std::time::Instant::now();
     ims_tags::seed::run(&store, plan, 5000, |done| {
         if done % 100_000 == 0 {

@@ -12,6 +12,7 @@ use crate::api::{App, AppState};
 use crate::app::{self, HttpSettings};
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::store::fair::FairShare;
 use crate::store::sqlite::SqliteStore;
 
 /// Why the service could not start.
@@ -20,6 +21,9 @@ pub enum StartError {
     /// The store could not be opened.
     #[error("cannot open the database: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The configuration is inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -41,7 +45,9 @@ pub struct Server {
 impl Server {
     /// Opens the store, binds `config.listen` and starts serving in the background.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
-        let store = SqliteStore::open(&config.sqlite_path(), config.sqlite_readers)?;
+        config.fair_sharing.check(config.sqlite_readers).map_err(StartError::Config)?;
+        let store = SqliteStore::open(&config.sqlite_path(), &config.sqlite_options())?;
+        let store = FairShare::new(Arc::new(store), config.fair_sharing);
         let state = AppState(Arc::new(App {
             store: Arc::new(store),
             limits: config.limits,

@@ -109,7 +109,7 @@ pub struct ListTagsParams {
     pub created_at: Option<String>,
     /// Like `created_at`.
     pub updated_at: Option<String>,
-    /// A tag the images must have, in the string view (`k` or `k=v`); repeat for more.
+    /// A tag the images must have, in the string view (`k` or `k=v`); repeat for more (at most 50 in all).
     pub tag: Option<Vec<String>>,
     /// Extra property `__os_type`.
     #[serde(rename = "__os_type")]
@@ -140,6 +140,8 @@ pub struct ListTagsResponse {
 ///
 /// The distinct tags of the images the project owns and of public images, as strings (`k` for a key-only
 /// tag, `k=v` otherwise), sorted by their bytes, filtered by image attributes and paged by `limit`/`page`.
+/// At most 50 filter terms (repeated `tag` parameters and property filters together) per request; more is
+/// 400 `IMG.0001`.
 #[utoipa::path(
     get,
     path = "/v1/cloudimages/tags",
@@ -157,7 +159,7 @@ async fn list_tags(
     caller.require(&[Action::List])?;
     let Query(pairs) =
         query.map_err(|e| ApiError::BadRequest(format!("Invalid query string: {}", e.body_text())))?;
-    let (filter, page) = parse_op4(&pairs)?;
+    let (filter, page) = parse_op4(&pairs, &app.query_limits)?;
     let tags = app.store.filtered_tags(&caller.project, &filter).await?;
     let mut strings: Vec<String> = tags.iter().map(Tag::to_string_view).collect();
     strings.sort_unstable();

@@ -76,9 +76,14 @@ fn describe(status: u16) -> &'static str {
         413 => {
             "The request body is larger than the limit (IMG.0001), or, on the Glance paths, the tag quota is exceeded (IMG.0116)."
         }
+        429 => {
+            "The project already runs as many list queries at once as its share allows (APIGW.0308); retry after Retry-After seconds."
+        }
         500 => "An internal error (IMG.0500); the detail is in the server log under the request id.",
         501 => "Not implemented by this service (IMG.0501).",
-        503 => "The request timed out (IMG.0503).",
+        503 => {
+            "The request timed out, its query ran past the time limit, or the service is busy with other projects' list queries (IMG.0503); retry after Retry-After seconds when given."
+        }
         _ => "An error.",
     }
 }
@@ -120,7 +125,7 @@ error_statuses!(
 );
 error_statuses!(
     /// Errors of an authenticated list that names no image.
-    ListErrors: 400, 401, 403, 413, 500, 503
+    ListErrors: 400, 401, 403, 413, 429, 500, 503
 );
 error_statuses!(
     /// Errors of image creation.

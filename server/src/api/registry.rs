@@ -333,7 +333,8 @@ pub struct ImageList {
 /// List images
 ///
 /// The images the project owns and public images, filtered (`name`, `status`, `visibility`, `owner`,
-/// repeated `tag`), sorted (`sort_key`, `sort_dir`; ties by id) and paged (`limit`, `marker`).
+/// repeated `tag`), sorted (`sort_key`, `sort_dir`; ties by id) and paged (`limit`, `marker`). At most 50
+/// `tag` parameters per request; more is 400 `IMG.0001`.
 #[utoipa::path(
     get,
     path = "/v2/images",
@@ -351,7 +352,7 @@ async fn glance_list_images(
     caller.require(&[Action::List])?;
     let Query(params) =
         params.map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))?;
-    let query = ImageListQuery::parse(&params)?;
+    let query = ImageListQuery::parse(&params, &app.query_limits)?;
     let images: Vec<ImageDocument> =
         app.store.list_images(&caller.project, &query).await?.into_iter().map(ImageDocument::from).collect();
     let unmarked = ImageListParams { marker: None, ..params };

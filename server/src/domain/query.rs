@@ -20,7 +20,7 @@ fn invalid(message: impl Into<String>) -> InvalidQuery {
     InvalidQuery(message.into())
 }
 
-/// The limits on op 5 query bodies; config settings.
+/// The limits on op 5 query bodies and on the filter terms of the list operations; config settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueryLimits {
@@ -32,11 +32,27 @@ pub struct QueryLimits {
     pub max_limit: u64,
     /// Page size when `limit` is not given.
     pub default_limit: u64,
+    /// Filter terms in one list request: repeated `tag` parameters (op 4, `GET /v2/images`) plus extra-property
+    /// filters (op 4). Each term is one more condition in the database query, so the cap bounds its size.
+    pub max_filter_terms: usize,
 }
 
 impl Default for QueryLimits {
     fn default() -> Self {
-        Self { max_entries: 10, max_values: 10, max_limit: 1000, default_limit: 10 }
+        Self { max_entries: 10, max_values: 10, max_limit: 1000, default_limit: 10, max_filter_terms: 50 }
+    }
+}
+
+impl QueryLimits {
+    /// Refuses a request with more filter terms than the cap.
+    fn check_filter_terms(&self, terms: usize, what: &str) -> Result<(), InvalidQuery> {
+        if terms > self.max_filter_terms {
+            return Err(invalid(format!(
+                "At most {} filter terms ({what}) are allowed in one request; got {terms}.",
+                self.max_filter_terms
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -487,8 +503,12 @@ impl StringPage {
 /// Parses the query parameters of op 4 (`GET /v1/cloudimages/tags`). Attribute filters are exact; property
 /// filters (`__*`, `architecture`, `virtual_env_type`, `flavor_id`) match the extra property of that name;
 /// `limit` and `page` are integers of at least 1 (`page` without `limit` is ignored); anything else
-/// (`member_status`, `enterprise_project_id`, unknown names) is ignored.
-pub fn parse_op4(pairs: &[(String, String)]) -> Result<(ImageFilter, Option<StringPage>), InvalidQuery> {
+/// (`member_status`, `enterprise_project_id`, unknown names) is ignored. Repeated `tag` parameters and property
+/// filters count against `max_filter_terms`.
+pub fn parse_op4(
+    pairs: &[(String, String)],
+    limits: &QueryLimits,
+) -> Result<(ImageFilter, Option<StringPage>), InvalidQuery> {
     let mut filter = ImageFilter::default();
     let (mut limit, mut page) = (None, None);
     for (name, value) in pairs {
@@ -519,6 +539,10 @@ pub fn parse_op4(pairs: &[(String, String)]) -> Result<(ImageFilter, Option<Stri
             _ => {}
         }
     }
+    limits.check_filter_terms(
+        filter.tags.len() + filter.properties.len(),
+        "'tag' parameters and property filters together",
+    )?;
     let paging = limit.map(|limit| StringPage { limit, page: page.unwrap_or(1) });
     Ok((filter, paging))
 }
@@ -635,7 +659,7 @@ pub struct ImageListParams {
     /// `true` to list hidden images (default `false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_hidden: Option<bool>,
-    /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND).
+    /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND), at most 50.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[param(style = Form, explode = true)]
     pub tag: Vec<String>,
@@ -648,9 +672,10 @@ pub const LIST_MAX_LIMIT: u64 = 1000;
 
 impl ImageListQuery {
     /// Validates `GET /v2/images` parameters the way Glance reads them: `limit` capped at 1000 (default 25),
-    /// `sort_dir` `asc`/`desc` (default `desc` by `created_at`), `tag` values stripped and ANDed, hidden
-    /// images left out unless `os_hidden=true`.
-    pub fn parse(params: &ImageListParams) -> Result<ImageListQuery, InvalidQuery> {
+    /// `sort_dir` `asc`/`desc` (default `desc` by `created_at`), `tag` values stripped and ANDed (at most
+    /// `max_filter_terms` of them), hidden images left out unless `os_hidden=true`.
+    pub fn parse(params: &ImageListParams, limits: &QueryLimits) -> Result<ImageListQuery, InvalidQuery> {
+        limits.check_filter_terms(params.tag.len(), "'tag' parameters")?;
         let limit = params.limit.map_or(LIST_DEFAULT_LIMIT, |l| u64::from(l).min(LIST_MAX_LIMIT));
         let marker = params
             .marker
@@ -812,15 +837,18 @@ mod tests {
         let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
             list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
         };
-        let (f, page) = parse_op4(&pairs(&[
-            ("__imagetype", "gold"),
-            ("__os_type", "Linux"),
-            ("architecture", "x86"),
-            ("member_status", "accepted"),
-            ("enterprise_project_id", "0"),
-            ("whatever", "ignored"),
-            ("min_disk", "40"),
-        ]))
+        let (f, page) = parse_op4(
+            &pairs(&[
+                ("__imagetype", "gold"),
+                ("__os_type", "Linux"),
+                ("architecture", "x86"),
+                ("member_status", "accepted"),
+                ("enterprise_project_id", "0"),
+                ("whatever", "ignored"),
+                ("min_disk", "40"),
+            ]),
+            &QueryLimits::default(),
+        )
         .expect("valid");
         assert_eq!(f.image_type, Some(ImageType::Gold));
         assert_eq!(f.min_disk, Some(40));
@@ -830,18 +858,18 @@ mod tests {
         );
         assert_eq!(page, None);
         assert_eq!(
-            parse_op4(&pairs(&[("page", "2")])).map(|r| r.1),
+            parse_op4(&pairs(&[("page", "2")]), &QueryLimits::default()).map(|r| r.1),
             Ok(None),
             "page without limit is ignored"
         );
         assert_eq!(
-            parse_op4(&pairs(&[("limit", "2"), ("page", "3")])).map(|r| r.1),
+            parse_op4(&pairs(&[("limit", "2"), ("page", "3")]), &QueryLimits::default()).map(|r| r.1),
             Ok(Some(StringPage { limit: 2, page: 3 }))
         );
         for bad in
             [("limit", "0"), ("page", "0"), ("limit", "x"), ("min_disk", "big"), ("__imagetype", "other")]
         {
-            assert!(parse_op4(&pairs(&[bad])).is_err(), "{bad:?}");
+            assert!(parse_op4(&pairs(&[bad]), &QueryLimits::default()).is_err(), "{bad:?}");
         }
     }
 
@@ -854,10 +882,11 @@ mod tests {
 
     #[test]
     fn list_query_defaults_and_errors() {
-        let q = ImageListQuery::parse(&ImageListParams::default()).expect("valid");
+        let parse = |params: ImageListParams| ImageListQuery::parse(&params, &QueryLimits::default());
+        let q = parse(ImageListParams::default()).expect("valid");
         assert_eq!((q.limit, q.sort_key, q.ascending), (25, SortKey::CreatedAt, false));
         assert_eq!(q.filter.os_hidden, Some(false));
-        let q = ImageListQuery::parse(&ImageListParams {
+        let q = parse(ImageListParams {
             limit: Some(5000),
             tag: vec![" a ".into(), "k=v".into()],
             visibility: Some("all".into()),
@@ -866,17 +895,31 @@ mod tests {
         .expect("valid");
         assert_eq!(q.limit, 1000);
         assert_eq!(q.filter.tags, vec![Tag::new("a", ""), Tag::new("k", "v")]);
-        assert!(
-            ImageListQuery::parse(&ImageListParams { sort_dir: Some("up".into()), ..Default::default() })
-                .is_err()
-        );
-        assert!(
-            ImageListQuery::parse(&ImageListParams { marker: Some("nope".into()), ..Default::default() })
-                .is_err()
-        );
-        assert!(
-            ImageListQuery::parse(&ImageListParams { sort_key: Some("tags".into()), ..Default::default() })
-                .is_err()
-        );
+        assert!(parse(ImageListParams { sort_dir: Some("up".into()), ..Default::default() }).is_err());
+        assert!(parse(ImageListParams { marker: Some("nope".into()), ..Default::default() }).is_err());
+        assert!(parse(ImageListParams { sort_key: Some("tags".into()), ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn filter_terms_are_capped() {
+        let limits = QueryLimits::default();
+        let tags = |n: usize| (0..n).map(|i| format!("k{i}")).collect::<Vec<_>>();
+        let list = |n: usize| ImageListParams { tag: tags(n), ..Default::default() };
+        assert!(ImageListQuery::parse(&list(limits.max_filter_terms), &limits).is_ok());
+        let over =
+            ImageListQuery::parse(&list(limits.max_filter_terms + 1), &limits).expect_err("over the cap");
+        assert!(over.0.contains("At most 50 filter terms"), "the message names the cap: {over}");
+
+        let op4 = |tags: usize, properties: usize| {
+            let mut pairs: Vec<(String, String)> =
+                (0..tags).map(|i| ("tag".to_owned(), format!("k{i}"))).collect();
+            pairs.extend((0..properties).map(|i| (format!("__p{i}"), "v".to_owned())));
+            pairs.push(("name".into(), "n".into()));
+            parse_op4(&pairs, &limits)
+        };
+        assert!(op4(25, 25).is_ok(), "tags and properties together up to the cap");
+        assert!(op4(25, 26).is_err());
+        assert!(op4(0, 51).is_err());
+        assert!(op4(51, 0).is_err());
     }
 }

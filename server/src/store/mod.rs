@@ -4,6 +4,8 @@
 //! lock) while the change is planned against the current tags, so the quota holds under concurrency and across
 //! replicas. The store never sees HTTP; the rules it applies inside its transactions come from `domain`.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -11,6 +13,7 @@ use crate::domain::image::{Image, NewImage};
 use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
 use crate::domain::tag::{Tag, TagChange, TagChangeError};
 
+pub mod fair;
 pub mod sql;
 pub mod sqlite;
 
@@ -38,6 +41,38 @@ pub enum StoreError {
     /// The database failed.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The database stopped a read that ran longer than the per-query time limit.
+    #[error("the query ran longer than the time limit of {limit:?}")]
+    QueryTimeLimit {
+        /// The limit.
+        limit: Duration,
+    },
+    /// The project already runs as many expensive reads as its share allows, and none ended in time.
+    #[error("the project is over its share of expensive reads")]
+    OverShare {
+        /// When the caller may try again.
+        retry_after: Duration,
+    },
+    /// Every slot for expensive reads is taken (by other projects), and none came free in time.
+    #[error("no slot for an expensive read came free in time")]
+    Busy {
+        /// When the caller may try again.
+        retry_after: Duration,
+    },
+}
+
+/// When an acknowledged write is safe: what the store waits for before it answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Every acknowledged commit is on stable storage first (flushed): it survives a process crash, an OS
+    /// crash and a power loss. SQLite `synchronous=FULL`; PostgreSQL `synchronous_commit=on`.
+    #[default]
+    Full,
+    /// Commits are written to the OS but flushed only at checkpoints: they survive a process crash, but the
+    /// last commits before an OS crash or power loss can be lost (never corrupted). SQLite
+    /// `synchronous=NORMAL` in WAL mode; the nearest PostgreSQL setting is `synchronous_commit=off`.
+    Normal,
 }
 
 /// One image found by a tag query (op 5), with its tags.

@@ -1,10 +1,14 @@
 //! The embedded SQLite store: one writer thread that commits concurrent writes together (group commit), and a
-//! small pool of reader connections that never wait on the writer (WAL).
+//! small pool of reader connections that never wait on the writer (WAL). Each group is flushed to disk before
+//! its writes are acknowledged (`synchronous=FULL`) unless the durability setting says otherwise, and SQLite's
+//! progress handler stops a read that runs past the per-query time limit.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
@@ -13,7 +17,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::sql::{self, Param, Where};
-use super::{Store, StoreError, TaggedImage};
+use super::{Durability, Store, StoreError, TaggedImage};
 use crate::domain::image::{Access, Image, NewImage, Status, Visibility};
 use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery, fold_case};
 use crate::domain::tag::{Tag, TagChange, TagSet};
@@ -60,11 +64,23 @@ where
     }
 }
 
+/// How the SQLite store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Reader connections (at least one).
+    pub readers: usize,
+    /// When a commit is acknowledged.
+    pub durability: Durability,
+    /// Longest a read may run before SQLite stops it; `None`: no limit.
+    pub query_time_limit: Option<Duration>,
+}
+
 /// The SQLite store.
 pub struct SqliteStore {
     writer: mpsc::Sender<Box<dyn WriteJob>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reader_permits: Arc<Semaphore>,
+    query_time_limit: Option<Duration>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -79,9 +95,18 @@ const CACHE_KIB: i64 = 64 * 1024;
 /// cost no system call per page: the benchmark's queries ran five to ten times faster with it.
 const MMAP_BYTES: i64 = 0x7fff_0000;
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+/// Virtual-machine steps between two looks at the clock while a read runs (a few microseconds of work).
+const PROGRESS_STEPS: std::ffi::c_int = 1000;
+
+fn configure(conn: &Connection, durability: Durability) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // In WAL mode FULL syncs the log at every commit, NORMAL only at checkpoints. With group commit one sync
+    // covers every write of the group.
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(())
@@ -89,28 +114,28 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file, runs the migrations and starts the writer thread.
-    pub fn open(path: &Path, readers: usize) -> Result<SqliteStore, StoreError> {
+    pub fn open(path: &Path, options: &SqliteOptions) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
         }
         let writer = Connection::open(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&writer)?;
+        configure(&writer, options.durability)?;
         migrate(&writer)?;
         // Refresh the planner's statistics when they are missing or stale, sampling rather than reading whole
         // tables so that opening a large database stays fast.
         writer.execute_batch("PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002")?;
 
-        let mut pool = Vec::with_capacity(readers);
-        for _ in 0..readers.max(1) {
+        let mut pool = Vec::with_capacity(options.readers);
+        for _ in 0..options.readers.max(1) {
             let conn = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
-            configure(&conn)?;
+            configure(&conn, options.durability)?;
             pool.push(conn);
         }
         let (sender, receiver) = mpsc::channel::<Box<dyn WriteJob>>(4096);
@@ -122,6 +147,7 @@ impl SqliteStore {
             writer: sender,
             reader_permits: Arc::new(Semaphore::new(pool.len())),
             readers: Arc::new(Mutex::new(pool)),
+            query_time_limit: options.query_time_limit,
         })
     }
 
@@ -141,7 +167,9 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Backend("the writer thread dropped a write".into()))?
     }
 
-    /// Runs `work` on a reader connection inside one read transaction (a consistent snapshot).
+    /// Runs `work` on a reader connection inside one read transaction (a consistent snapshot), stopped by
+    /// SQLite's progress handler if it runs past the time limit (`StoreError::QueryTimeLimit`; the connection
+    /// goes back to the pool usable).
     ///
     /// The blocking task owns both the connection and the pool permit and gives them back itself, so a
     /// request abandoned while its query runs (a client hanging up, a timeout) loses neither.
@@ -157,20 +185,51 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Backend("the reader pool is closed".into()))?;
         let pool = self.readers.clone();
+        let time_limit = self.query_time_limit;
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let conn = pool
+            let _span = span.enter();
+            let mut conn = pool
                 .lock()
                 .map_err(|_| StoreError::Backend("the reader pool is poisoned".into()))?
                 .pop()
                 .ok_or_else(|| StoreError::Backend("no reader connection available".into()))?;
+            let stopped = Arc::new(AtomicBool::new(false));
             let result = catch_unwind(AssertUnwindSafe(|| {
                 conn.execute_batch("BEGIN")?;
+                if let Some(limit) = time_limit {
+                    let deadline = Instant::now() + limit;
+                    let stopped = stopped.clone();
+                    conn.progress_handler(
+                        PROGRESS_STEPS,
+                        Some(move || {
+                            let late = Instant::now() >= deadline;
+                            if late {
+                                stopped.store(true, Ordering::Relaxed);
+                            }
+                            late
+                        }),
+                    )?;
+                }
                 let result = work(&conn);
+                conn.progress_handler(0, None::<fn() -> bool>)?;
                 conn.execute_batch("COMMIT")?;
                 result
             }))
             .unwrap_or_else(|_| Err(StoreError::Backend("a read panicked".into())));
+            // Whatever happened, the next read on this connection starts without a handler.
+            let _ = conn.progress_handler(0, None::<fn() -> bool>);
+            let result = match (result, time_limit) {
+                (Err(_), Some(limit)) if stopped.load(Ordering::Relaxed) => {
+                    tracing::warn!(
+                        limit_ms = limit.as_millis(),
+                        "a read ran past the time limit and was stopped"
+                    );
+                    Err(StoreError::QueryTimeLimit { limit })
+                }
+                (result, _) => result,
+            };
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
@@ -677,6 +736,10 @@ mod tests {
         }
     }
 
+    fn options(readers: usize) -> SqliteOptions {
+        SqliteOptions { readers, durability: Durability::Full, query_time_limit: None }
+    }
+
     const KEYS: &[&str] = &["env", "team", "app", "Env", "x y"];
     const VALUES: &[&str] = &["", "prod", "dev", "a", "b"];
 
@@ -702,7 +765,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tag_queries_agree_with_the_reference_predicate() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3"), 2).expect("opens");
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3"), &options(2)).expect("opens");
         let mut rng = Lcg(7);
         let mut images = Vec::new();
         for n in 0..80u64 {
@@ -762,7 +825,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_reads_give_their_connection_back() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3"), 2).expect("opens");
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3"), &options(2)).expect("opens");
         let query = TagQuery::default();
         for _ in 0..20 {
             // Polled once (the query starts on a blocking thread), then dropped.
@@ -774,6 +837,54 @@ mod tests {
                     .await
                     .expect("a connection comes back")
                     .expect("the read succeeds");
+            assert_eq!(total, 0);
+        }
+    }
+
+    /// Acknowledged commits are flushed to disk by default (`synchronous=FULL`, 2), and `normal` (1) is there
+    /// when asked for; read back from the writer connection itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commits_are_flushed_by_default_and_the_switch_works() {
+        let synchronous = |options: SqliteOptions| async move {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = SqliteStore::open(&dir.path().join("db.sqlite3"), &options).expect("opens");
+            store
+                .write(|conn| Ok(conn.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))?))
+                .await
+                .expect("read back")
+        };
+        assert_eq!(
+            synchronous(crate::config::Config::default().sqlite_options()).await,
+            2,
+            "FULL by default"
+        );
+        let normal = SqliteOptions { durability: Durability::Normal, ..options(1) };
+        assert_eq!(synchronous(normal).await, 1, "NORMAL when configured");
+    }
+
+    /// A read that runs past the time limit is stopped with `QueryTimeLimit`, and the pool's only connection
+    /// serves the next read.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_past_the_time_limit_is_stopped_and_its_connection_serves_the_next() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let limit = Duration::from_millis(100);
+        let options = SqliteOptions { query_time_limit: Some(limit), ..options(1) };
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3"), &options).expect("opens");
+        let endless =
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n";
+        for _ in 0..2 {
+            let stopped = tokio::time::timeout(
+                Duration::from_secs(10),
+                store.read(move |conn| Ok(conn.query_row(endless, [], |r| r.get::<_, i64>(0))?)),
+            )
+            .await
+            .expect("stopped well within 10 s");
+            assert!(
+                matches!(stopped, Err(StoreError::QueryTimeLimit { limit: l }) if l == limit),
+                "{stopped:?}"
+            );
+            let (total, _) =
+                store.query_images("p", &TagQuery::default(), None).await.expect("the next read succeeds");
             assert_eq!(total, 0);
         }
     }
