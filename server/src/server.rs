@@ -46,6 +46,7 @@ impl Server {
     /// Opens the store, binds `config.listen` and starts serving in the background.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
         config.fair_sharing.check(config.sqlite_readers).map_err(StartError::Config)?;
+        config.query_limits.check().map_err(StartError::Config)?;
         let store = SqliteStore::open(&config.sqlite_path(), &config.sqlite_options())?;
         let store = FairShare::new(Arc::new(store), config.fair_sharing);
         let state = AppState(Arc::new(App {

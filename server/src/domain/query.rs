@@ -43,7 +43,28 @@ impl Default for QueryLimits {
     }
 }
 
+/// The largest `max_entries`, `max_values` and `max_filter_terms` a configuration may set: each entry, value
+/// and term adds to the database query, and beyond these the largest request could exceed what the database
+/// accepts (SQLite: an expression depth of 1,000, 32,766 parameters).
+pub const QUERY_LIMIT_CEILINGS: (usize, usize, usize) = (50, 50, 500);
+
 impl QueryLimits {
+    /// Checks configured limits against `QUERY_LIMIT_CEILINGS`, so that no valid request can build a query the
+    /// database refuses.
+    pub fn check(&self) -> Result<(), String> {
+        let (entries, values, terms) = QUERY_LIMIT_CEILINGS;
+        for (name, value, ceiling) in [
+            ("max_entries", self.max_entries, entries),
+            ("max_values", self.max_values, values),
+            ("max_filter_terms", self.max_filter_terms, terms),
+        ] {
+            if value > ceiling {
+                return Err(format!("query_limits.{name} ({value}) may be at most {ceiling}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses a request with more filter terms than the cap.
     fn check_filter_terms(&self, terms: usize, what: &str) -> Result<(), InvalidQuery> {
         if terms > self.max_filter_terms {
@@ -898,6 +919,22 @@ mod tests {
         assert!(parse(ImageListParams { sort_dir: Some("up".into()), ..Default::default() }).is_err());
         assert!(parse(ImageListParams { marker: Some("nope".into()), ..Default::default() }).is_err());
         assert!(parse(ImageListParams { sort_key: Some("tags".into()), ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn configured_limits_stay_under_the_ceilings() {
+        assert_eq!(QueryLimits::default().check(), Ok(()));
+        let (entries, values, terms) = QUERY_LIMIT_CEILINGS;
+        let at = QueryLimits {
+            max_entries: entries,
+            max_values: values,
+            max_filter_terms: terms,
+            ..Default::default()
+        };
+        assert_eq!(at.check(), Ok(()));
+        assert!(QueryLimits { max_entries: entries + 1, ..at }.check().is_err());
+        assert!(QueryLimits { max_values: values + 1, ..at }.check().is_err());
+        assert!(QueryLimits { max_filter_terms: terms + 1, ..at }.check().is_err());
     }
 
     #[test]

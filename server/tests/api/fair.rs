@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use ims_tags::domain::query::{QUERY_LIMIT_CEILINGS, QueryLimits};
 use ims_tags::seed::{SeedPlan, image};
 use serde_json::{Value, json};
 
@@ -180,17 +181,21 @@ async fn filter_terms_beyond_the_cap_are_400() {
     }
 }
 
-/// The largest op 5 body the limits allow (every list with 10 entries of 10 values, keys and values of 255
-/// characters, both `matches` keys) is answered, for `count` and `filter`, with and without `matches`.
-#[tokio::test]
-async fn the_largest_valid_op5_body_is_answered() {
-    let s = TestServer::start_with_images(|_| {}, p1_images(200)).await;
-    let long = |prefix: &str, i: usize| format!("{prefix}{i:02}{}", "x".repeat(251 - prefix.len()));
+/// Sends the largest requests `limits` allow: an op 5 body with every list full (`entries` entries of
+/// `values` values, keys and values `text_len` characters long, both `matches` keys) for `count` and
+/// `filter`, with and without `matches`; and `max_filter_terms` filter terms on both list operations. Each is
+/// answered 200.
+async fn largest_requests_are_answered(s: &TestServer, limits: QueryLimits, text_len: usize) {
+    let text = |prefix: &str, i: usize| format!("{prefix}{i:03}{}", "x".repeat(text_len - 4));
     let list = |prefix: &str| -> Vec<Value> {
-        (0..10)
-            .map(|k| json!({"key": long(prefix, k), "values": (0..10).map(|v| long("v", v)).collect::<Vec<_>>()}))
+        (0..limits.max_entries)
+            .map(|k| {
+                let values: Vec<String> = (0..limits.max_values).map(|v| text("v", v)).collect();
+                json!({"key": text(prefix, k), "values": values})
+            })
             .collect()
     };
+    let path = format!("/v2/{P1}/images/resource_instances/action");
     for action in ["count", "filter"] {
         for with_matches in [false, true] {
             let mut body = json!({
@@ -198,21 +203,59 @@ async fn the_largest_valid_op5_body_is_answered() {
                 "tags": list("a"), "tags_any": list("b"), "not_tags": list("c"), "not_tags_any": list("d"),
             });
             if with_matches {
-                body["matches"] = json!([{"key": "resource_name", "value": long("n", 0)}, {"key": "resource_id", "value": long("i", 0)}]);
+                body["matches"] = json!([
+                    {"key": "resource_name", "value": text("n", 0)},
+                    {"key": "resource_id", "value": text("i", 0)},
+                ]);
             }
-            let r = s
-                .raw(
-                    "POST",
-                    &format!("/v2/{P1}/images/resource_instances/action"),
-                    Some(Who::Owner),
-                    &[],
-                    Some(&body.to_string()),
-                )
-                .await;
+            let r = s.raw("POST", &path, Some(Who::Owner), &[], Some(&body.to_string())).await;
             assert_eq!(r.status, 200, "{action} {with_matches}: {}", r.text);
             assert_eq!(r.json()["total_count"], 0);
         }
     }
-    let limits = ims_tags::domain::query::QueryLimits::default();
-    assert_eq!((limits.max_entries, limits.max_values), (10, 10), "the body above is the largest valid one");
+    let terms = limits.max_filter_terms;
+    let tags = |n: usize| (0..n).map(|i| format!("tag=k{i}")).collect::<Vec<_>>().join("&");
+    for path in [
+        format!("/v2/images?{}", tags(terms)),
+        format!("/v1/cloudimages/tags?{}", tags(terms)),
+        format!("/v1/cloudimages/tags?{}", repeated(|i| format!("__p{i}"), terms)),
+        format!(
+            "/v1/cloudimages/tags?{}&{}",
+            tags(terms / 2),
+            repeated(|i| format!("__p{i}"), terms - terms / 2)
+        ),
+    ] {
+        let r = s.raw("GET", &path, Some(Who::Owner), &[], None).await;
+        assert_eq!(r.status, 200, "{} terms: {}", terms, r.text);
+    }
+}
+
+/// The largest requests the default limits allow (an op 5 body of 4 x 10 entries of 10 values, keys and
+/// values of 255 characters; 50 filter terms) are answered.
+#[tokio::test]
+async fn the_largest_valid_requests_are_answered() {
+    let s = TestServer::start_with_images(|_| {}, p1_images(200)).await;
+    let limits = QueryLimits::default();
+    assert_eq!((limits.max_entries, limits.max_values, limits.max_filter_terms), (10, 10, 50));
+    largest_requests_are_answered(&s, limits, 255).await;
+}
+
+/// So are the largest requests of a configuration at the ceilings a configuration may set (50 entries of 50
+/// values, 500 filter terms); a configuration beyond them is refused at start-up.
+#[tokio::test]
+async fn limits_at_their_ceilings_still_give_queries_the_database_accepts() {
+    let (max_entries, max_values, max_filter_terms) = QUERY_LIMIT_CEILINGS;
+    let ceilings = QueryLimits { max_entries, max_values, max_filter_terms, ..QueryLimits::default() };
+    let s = TestServer::start_with_images(|c| c.query_limits = ceilings, p1_images(200)).await;
+    largest_requests_are_answered(&s, ceilings, 8).await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = ims_tags::config::Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: dir.path().to_path_buf(),
+        query_limits: QueryLimits { max_filter_terms: max_filter_terms + 1, ..ceilings },
+        ..Default::default()
+    };
+    let refused = ims_tags::server::Server::start(&config).await.err().map(|e| e.to_string());
+    assert!(refused.as_deref().is_some_and(|e| e.contains("max_filter_terms (501)")), "{refused:?}");
 }
