@@ -20,7 +20,7 @@ struct Cli {
     /// Concurrent connections, each with one request in flight.
     #[arg(long, short, default_value_t = 16)]
     connections: usize,
-    /// Threads of the generator's runtime.
+    /// Threads, each with its own event loop and a share of the connections.
     #[arg(long, short, default_value_t = 2)]
     threads: usize,
     /// Seconds to run for.
@@ -42,8 +42,8 @@ struct Cli {
     /// Sign every request with this access key (and --secret-key).
     #[arg(long, env = "IMS_TAGS_LOAD_ACCESS_KEY", requires = "secret_key")]
     access_key: Option<String>,
-    /// The secret key of --access-key.
-    #[arg(long, env = "IMS_TAGS_LOAD_SECRET_KEY", hide_env_values = true, requires = "access_key")]
+    /// The secret key of --access-key (ignored without one).
+    #[arg(long, env = "IMS_TAGS_LOAD_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
     /// The signing algorithm: SDK-HMAC-SHA256 (the SDK's default) or SDK-HMAC-SM3.
     #[arg(long, default_value = "SDK-HMAC-SHA256", value_parser = parse_algorithm)]
@@ -75,6 +75,10 @@ fn plan(cli: Cli) -> Result<LoadPlan, String> {
         (Some(token), _, _) => {
             Auth::Token(HeaderValue::from_str(&token).map_err(|_| "the token is not a valid header value")?)
         }
+        (None, Some(_), None) => return Err("--access-key needs --secret-key".to_owned()),
+        (None, Some(_), Some(secret_key)) if secret_key.is_empty() => {
+            return Err("the secret key is empty".to_owned());
+        }
         (None, Some(access_key), Some(secret_key)) => {
             let mut credentials = Credentials::new(access_key, secret_key);
             credentials.algorithm = cli.algorithm;
@@ -103,6 +107,7 @@ fn plan(cli: Cli) -> Result<LoadPlan, String> {
     Ok(LoadPlan {
         targets,
         connections: cli.connections,
+        threads: cli.threads,
         duration,
         shape: Arc::new(shape),
         images: SeededImages { images: cli.images, projects: cli.projects },
@@ -112,7 +117,6 @@ fn plan(cli: Cli) -> Result<LoadPlan, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let threads = cli.threads;
     let plan = match plan(cli) {
         Ok(plan) => plan,
         Err(message) => {
@@ -120,15 +124,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime =
-        match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
-            Ok(runtime) => runtime,
-            Err(e) => {
-                eprintln!("ims-tags-load: cannot start the runtime: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-    let outcome = runtime.block_on(ims_tags_load::run(&plan));
+    let outcome = ims_tags_load::run(&plan);
     println!("{outcome}");
     if let Some(first) = &outcome.first_error {
         eprintln!("ims-tags-load: {} error(s); the first: {first}", outcome.errors);

@@ -70,6 +70,8 @@ pub struct LoadPlan {
     pub targets: Vec<Target>,
     /// Concurrent connections, each with one request in flight.
     pub connections: usize,
+    /// Threads of the generator (at most one per connection).
+    pub threads: usize,
     /// How long to send requests for.
     pub duration: Duration,
     /// The request sent.
@@ -165,27 +167,58 @@ impl SplitMix64 {
     }
 }
 
-/// Runs `plan` on the current Tokio runtime and returns what it measured.
-pub async fn run(plan: &LoadPlan) -> Outcome {
+/// Runs `plan` and returns what it measured. Each of its threads has its own single-threaded Tokio runtime and
+/// its share of the connections, as each wrk thread has its own event loop: a connection's requests and its
+/// HTTP driver never wake each other across threads.
+pub fn run(plan: &LoadPlan) -> Outcome {
     let started = Instant::now();
     let deadline = started + plan.duration;
-    let tasks: Vec<_> = (0..plan.connections)
-        .map(|i| {
-            let target = plan.targets[i % plan.targets.len()].clone();
-            let shape = Arc::clone(&plan.shape);
-            let images = plan.images;
-            let seed = plan.seed ^ (i as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
-            tokio::spawn(async move { connection(target, &shape, images, seed, deadline).await })
-        })
-        .collect();
-    let mut outcome = Outcome::empty();
-    for task in tasks {
-        match task.await {
-            Ok(part) => outcome.merge(part),
-            Err(e) => outcome.error(|| format!("a connection task failed: {e}")),
+    let threads = plan.threads.clamp(1, plan.connections.max(1));
+    let mut outcome = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|thread| scope.spawn(move || run_thread(plan, thread, threads, deadline)))
+            .collect();
+        let mut outcome = Outcome::empty();
+        for worker in workers {
+            match worker.join() {
+                Ok(part) => outcome.merge(part),
+                Err(_) => outcome.error(|| "a generator thread panicked".to_owned()),
+            }
         }
-    }
+        outcome
+    });
     outcome.elapsed = started.elapsed();
+    outcome
+}
+
+/// Thread `thread` of `threads`: connections `thread`, `thread + threads`, ... until `deadline`.
+fn run_thread(plan: &LoadPlan, thread: usize, threads: usize, deadline: Instant) -> Outcome {
+    let mut outcome = Outcome::empty();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            outcome.error(|| format!("cannot start a runtime: {e}"));
+            return outcome;
+        }
+    };
+    runtime.block_on(async {
+        let tasks: Vec<_> = (thread..plan.connections)
+            .step_by(threads)
+            .map(|i| {
+                let target = plan.targets[i % plan.targets.len()].clone();
+                let shape = Arc::clone(&plan.shape);
+                let images = plan.images;
+                let seed = plan.seed ^ (i as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
+                tokio::spawn(async move { connection(target, &shape, images, seed, deadline).await })
+            })
+            .collect();
+        for task in tasks {
+            match task.await {
+                Ok(part) => outcome.merge(part),
+                Err(e) => outcome.error(|| format!("a connection task failed: {e}")),
+            }
+        }
+    });
     outcome
 }
 

@@ -43,12 +43,17 @@ async fn load(server: &Server, method: &str, path: &str, body: &str, auth: Auth)
     let plan = LoadPlan {
         targets: vec![Target::from_url(&format!("http://{}", server.addr)).expect("valid URL")],
         connections: 2,
+        threads: 2,
         duration: Duration::from_millis(300),
         shape: Arc::new(shape),
         images: SeededImages { images: 1, projects: 1 },
         seed: 7,
     };
-    tokio::time::timeout(Duration::from_secs(10), run(&plan)).await.expect("the run ends on time")
+    let run = tokio::task::spawn_blocking(move || run(&plan));
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the run ends on time")
+        .expect("the run ends")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
