@@ -171,6 +171,11 @@ impl SplitMix64 {
 /// its share of the connections, as each wrk thread has its own event loop: a connection's requests and its
 /// HTTP driver never wake each other across threads.
 pub fn run(plan: &LoadPlan) -> Outcome {
+    if plan.targets.is_empty() {
+        let mut outcome = Outcome::empty();
+        outcome.error(|| "no target to load".to_owned());
+        return outcome;
+    }
     let started = Instant::now();
     let deadline = started + plan.duration;
     let threads = plan.threads.clamp(1, plan.connections.max(1));
@@ -322,6 +327,23 @@ mod tests {
         outcome.errors = 2;
         outcome.elapsed = Duration::from_millis(500);
         assert_eq!(outcome.to_string(), "RESULT 2000.0 0.100 1.000 2.000 2.000 1000 2");
+    }
+
+    #[test]
+    fn a_plan_without_targets_reports_an_error() {
+        let shape = RequestShape::new("GET", "/versions", "", crate::Auth::None, None).expect("valid");
+        let plan = LoadPlan {
+            targets: Vec::new(),
+            connections: 4,
+            threads: 2,
+            duration: Duration::from_secs(60),
+            shape: Arc::new(shape),
+            images: SeededImages { images: 1, projects: 1 },
+            seed: 1,
+        };
+        let outcome = run(&plan);
+        assert_eq!((outcome.requests, outcome.errors), (0, 1));
+        assert_eq!(outcome.first_error.as_deref(), Some("no target to load"));
     }
 
     #[test]
