@@ -86,7 +86,23 @@ pub enum ApiError {
     /// Anything else (500 `IMG.0500`); the detail is logged, never sent.
     #[error("An internal error occurred.")]
     Internal(String),
+    /// The request body did not arrive within the body-read timeout (408 `IMG.0001`): the client's
+    /// fault, so not a retryable 503.
+    #[error("The request body was not received in time.")]
+    RequestTimeout,
+    /// The request URI is longer than the server reads (414 `IMG.0001`).
+    #[error("The request URI is too long.")]
+    UriTooLong,
+    /// The request head is larger than `http.max_request_head_bytes` (431 `IMG.0001`).
+    #[error("The request header fields are too large.")]
+    HeaderFieldsTooLarge,
+    /// The server has no room for this request right now (503 `IMG.0503` with `Retry-After`).
+    #[error("The server is busy: {0} Retry later.")]
+    Overloaded(String),
 }
+
+/// Seconds a client should wait before retrying an [`ApiError::Overloaded`] request.
+pub const RETRY_AFTER_SECS: u32 = 1;
 
 /// Marks a response as already carrying the envelope, so the catch-all layer leaves it alone.
 #[derive(Clone, Copy, Debug)]
@@ -113,6 +129,10 @@ impl ApiError {
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -133,6 +153,8 @@ impl ApiError {
             ApiError::NotImplemented(_) => "IMG.0501",
             ApiError::Timeout => "IMG.0503",
             ApiError::Internal(_) => "IMG.0500",
+            ApiError::RequestTimeout | ApiError::UriTooLong | ApiError::HeaderFieldsTooLarge => "IMG.0001",
+            ApiError::Overloaded(_) => "IMG.0503",
         }
     }
 
@@ -170,6 +192,9 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(allow)
         {
             response.headers_mut().insert(header::ALLOW, value);
+        }
+        if let ApiError::Overloaded(_) = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         response.extensions_mut().insert(Enveloped);
         response
@@ -282,6 +307,10 @@ mod tests {
             (ApiError::PayloadTooLarge, 413, "IMG.0001"),
             (ApiError::NotImplemented("x".into()), 501, "IMG.0501"),
             (ApiError::Internal("secret detail".into()), 500, "IMG.0500"),
+            (ApiError::RequestTimeout, 408, "IMG.0001"),
+            (ApiError::UriTooLong, 414, "IMG.0001"),
+            (ApiError::HeaderFieldsTooLarge, 431, "IMG.0001"),
+            (ApiError::Overloaded("x".into()), 503, "IMG.0503"),
         ];
         for (error, status, code) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");

@@ -9,6 +9,7 @@ mod aksk;
 mod authorization;
 mod coverage;
 mod errors;
+mod front_door;
 mod ims_v1;
 mod ims_v2;
 mod native_tags;
