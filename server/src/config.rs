@@ -355,6 +355,57 @@ actions = ["ims:images:list"]
     }
 
     #[test]
+    fn the_defaults_pass_the_checks_and_contradictions_are_refused() {
+        assert_eq!(Config::default().check(), Ok(()));
+        let refused = [
+            Config { request_timeout_secs: 20, ..Config::default() },
+            Config {
+                http: HttpConfig { body_memory_budget_bytes: 1000, ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig { max_request_head_bytes: 4096, ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig { max_connections: Some(0), ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig { keep_alive_timeout_ms: 0, ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig {
+                    public_base_url: Some("javascript:alert(1)".into()),
+                    ..HttpConfig::default()
+                },
+                ..Config::default()
+            },
+        ];
+        for config in refused {
+            assert!(config.check().is_err(), "{:?}", config.http);
+        }
+    }
+
+    #[test]
+    fn http_settings_load_from_a_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[http]\nmax_connections = 50\npublic_base_url = \"https://x.example\"\n",
+            )?;
+            jail.set_env("IMS_TAGS_HTTP__SHUTDOWN_GRACE_MS", "1234");
+            let config = Config::load(Some(Path::new("c.toml"))).expect("loads");
+            assert_eq!(config.http.max_connections, Some(50));
+            assert_eq!(config.http.shutdown_grace_ms, 1234);
+            assert_eq!(config.http.public_base_url.as_deref(), Some("https://x.example"));
+            assert_eq!(config.http.header_read_timeout_ms, 10_000, "unset settings keep their defaults");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "lisen = \"127.0.0.1:1\"\n")?;

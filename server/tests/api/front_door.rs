@@ -443,7 +443,7 @@ async fn bodies_beyond_the_memory_budget_get_503_with_retry_after() {
     };
     holder.write_all(head(1_000_000).as_bytes()).await.expect("writes");
     holder.write_all(&vec![b' '; 700_000]).await.expect("writes");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     // Another 700 KB body finds no room.
     let mut late = connect(&s).await;
     late.write_all(head(700_000).as_bytes()).await.expect("writes");
