@@ -266,7 +266,7 @@ fn wrongly_signed(addr: &str, path: &str, body: &[u8], declare_hash: bool) -> St
 }
 
 /// The status of the answer on `stream`.
-async fn status_of(stream: &mut TcpStream) -> Option<u16> {
+async fn status_of(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<u16> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -333,13 +333,18 @@ async fn a_burst_of_large_aksk_bodies_with_a_wrong_signature_keeps_memory_bounde
     for _ in 0..connections {
         let (addr, head, body) = (server.addr.clone(), head.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
-            let mut stream = TcpStream::connect(&addr).await.expect("connects");
-            stream.write_all(head.as_bytes()).await.expect("writes");
+            let stream = TcpStream::connect(&addr).await.expect("connects");
+            let (mut reader, mut writer) = stream.into_split();
+            // The answer may come before the body is sent (503), so it is read meanwhile.
+            let answer = tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_secs(40), status_of(&mut reader)).await
+            });
+            writer.write_all(head.as_bytes()).await.expect("writes");
             let (most, last) = body.split_at(body.len() - 1);
-            let _ = tokio::time::timeout_at(last_bytes_at, stream.write_all(most)).await;
+            let _ = tokio::time::timeout_at(last_bytes_at, writer.write_all(most)).await;
             tokio::time::sleep_until(last_bytes_at).await;
-            let _ = stream.write_all(last).await;
-            tokio::time::timeout(Duration::from_secs(30), status_of(&mut stream)).await.ok().flatten()
+            let _ = writer.write_all(last).await;
+            answer.await.expect("reader").ok().flatten()
         }));
     }
     let mut statuses = std::collections::BTreeMap::new();
