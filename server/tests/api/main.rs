@@ -11,6 +11,7 @@ mod coverage;
 mod crash;
 mod errors;
 mod fair;
+mod front_door;
 mod ims_v1;
 mod ims_v2;
 mod native_tags;
