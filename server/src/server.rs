@@ -14,9 +14,9 @@ use crate::app::{self, HttpSettings};
 use crate::auth::Authenticator;
 use crate::body::{BodyBudget, BodyGuard};
 use crate::config::Config;
-use crate::store::fair::FairShare;
 use crate::host::HostPolicy;
 use crate::net::{self, NetSettings};
+use crate::store::fair::FairShare;
 use crate::store::sqlite::SqliteStore;
 
 /// Why the service could not start.
