@@ -18,7 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, AppState};
 use crate::auth::{Authenticator, require_identity};
-use crate::error::envelope_framework_errors;
+use crate::error::{envelope_framework_errors, status_line_in_glance_errors};
 use crate::spec;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -83,6 +83,7 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
             tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(middleware::from_fn(status_line_in_glance_errors))
         .layer(middleware::from_fn(envelope_framework_errors))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.timeout))
         .layer(RequestBodyLimitLayer::new(settings.body_limit))

@@ -13,7 +13,7 @@ use super::extract::ApiJson;
 use super::ims_v2::ImsTag;
 use super::{AppState, IMS_V1_TAGS, ImageErrors, ListErrors};
 use crate::auth::identity::{Action, Caller};
-use crate::domain::query::parse_op4;
+use crate::domain::query::{GlanceBoolean, parse_op4};
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
 
@@ -103,8 +103,9 @@ pub struct ListTagsParams {
     pub min_disk: Option<i64>,
     /// Exact minimum RAM (MB).
     pub min_ram: Option<i64>,
-    /// Protected flag.
-    pub protected: Option<bool>,
+    /// Protected flag, a boolean as Glance reads it: `1`, `t`, `true`, `on`, `y`, `yes` or `0`, `f`, `false`,
+    /// `off`, `n`, `no`, in any case.
+    pub protected: Option<GlanceBoolean>,
     /// `op:time`, op in gt, gte, lt, lte, eq, neq; time `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DD HH:MM:SS`.
     pub created_at: Option<String>,
     /// Like `created_at`.

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::ApiPath;
+use super::extract::{ApiPath, NoBody};
 use super::{AppState, ImageErrors, NATIVE_TAGS};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::tag::{Tag, TagChange};
@@ -47,9 +47,11 @@ pub struct NativeTagPath {
 async fn glance_create_tag(
     State(app): State<AppState>,
     caller: Caller,
+    no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Action::Get, Action::Update])?;
+    no_body.check()?;
     let path = path.parse()?;
     app.limits.check_native_tag(&path.tag)?;
     let change = TagChange::Upsert(vec![Tag::new(path.tag, "")]);
@@ -74,9 +76,11 @@ async fn glance_create_tag(
 async fn glance_delete_tag(
     State(app): State<AppState>,
     caller: Caller,
+    no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Action::Get, Action::Update])?;
+    no_body.check()?;
     let path = path.parse()?;
     let tag = Tag::from_string_view(&path.tag);
     app.limits.check_lookup("tag key", &tag.key)?;

@@ -10,6 +10,7 @@ use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::api;
+use crate::domain::query::GlanceBoolean;
 use crate::error::ErrorResponse;
 
 pub mod downgrade;
@@ -44,6 +45,8 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
     let mut error_detail = Vec::new();
     ErrorResponse::schemas(&mut error_detail);
     components.schemas.extend(error_detail);
+    // Query parameters refer to it, and `IntoParams` does not collect the schemas it refers to.
+    components.schemas.insert(GlanceBoolean::name().into_owned(), GlanceBoolean::schema());
     components.add_security_scheme(
         "token",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
