@@ -57,8 +57,8 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
     let (protected, protected_doc) = protected_routes().split_for_parts();
     let mut doc = public_doc;
     doc.merge(protected_doc);
-    let doc = spec::finish(doc);
-    let doc_3_0 = spec::downgrade::to_openapi_3_0(&serde_json::to_value(&doc).unwrap_or_default());
+    let doc = spec::emitted(&spec::finish(doc));
+    let doc_3_0 = spec::downgrade::to_openapi_3_0(&doc);
 
     let protected = protected
         .route(
@@ -71,7 +71,7 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
         .merge(public)
         .merge(protected)
         .route("/openapi-3.0.json", get(move || async move { axum::Json(doc_3_0) }))
-        .merge(SwaggerUi::new("/swagger-ui").url("/openapi.json", doc))
+        .merge(SwaggerUi::new("/swagger-ui").external_url_unchecked("/openapi.json", doc))
         .with_state(state);
     // The layers wrap the router as a whole rather than through `Router::layer`, which would put them
     // between the router and its method routers and lose the `Allow` header of 405 answers

@@ -31,12 +31,22 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     }
 }
 
+/// The 400 for a path segment that is not UTF-8 once percent-decoded.
+pub fn path_not_utf8() -> ApiError {
+    ApiError::BadRequest("A path segment is not valid UTF-8 after percent-decoding.".into())
+}
+
+/// The 400 for a body sent to an operation that takes none (Glance's words).
+pub fn body_not_expected() -> ApiError {
+    ApiError::BadRequest("A body is not expected with this request.".into())
+}
+
 fn path_error(rejection: PathRejection) -> ApiError {
     match &rejection {
         PathRejection::FailedToDeserializePathParams(e)
             if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
         {
-            ApiError::BadRequest("A path segment is not valid UTF-8 after percent-decoding.".into())
+            path_not_utf8()
         }
         _ => ApiError::BadRequest(format!("Invalid path parameters: {}", rejection.body_text())),
     }
@@ -62,11 +72,7 @@ impl<S: Send + Sync> FromRequestParts<S> for NoBody {
         let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
         let has_body = headers.contains_key(header::TRANSFER_ENCODING)
             || length.is_some_and(|v| v.trim().parse::<u64>().map_or(true, |n| n > 0));
-        Ok(NoBody(if has_body {
-            Err(ApiError::BadRequest("A body is not expected with this request.".into()))
-        } else {
-            Ok(())
-        }))
+        Ok(NoBody(if has_body { Err(body_not_expected()) } else { Ok(()) }))
     }
 }
 

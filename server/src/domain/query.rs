@@ -690,8 +690,7 @@ pub struct ImageListParams {
     /// Exact owner project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// `true` to list only hidden images, `false` (the default) only the others. A boolean as Glance reads
-    /// it: `1`, `t`, `true`, `on`, `y`, `yes` or `0`, `f`, `false`, `off`, `n`, `no`, in any case.
+    /// `true` lists only hidden images, `false` (the default) only the others; Glance's boolean words.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub os_hidden: Option<GlanceBoolean>,
     /// Only protected (`true`) or unprotected (`false`) images; a boolean as for `os_hidden`.
