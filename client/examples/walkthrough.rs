@@ -32,15 +32,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client
         .add_image_tag()
         .project_id(PROJECT)
-        .image_id(&image.id)
+        .image_id(image.id.as_str())
         .body(types::AddImageTagRequest {
             tag: types::ImsTag::builder().key("env").value("prod").try_into()?,
         })
         .send()
         .await?;
-    client.glance_create_tag().image_id(&image.id).tag("web server").send().await?;
+    client.glance_create_tag().image_id(image.id.as_str()).tag("web server").send().await?;
 
-    let tags = client.list_image_tags().project_id(PROJECT).image_id(&image.id).send().await?.into_inner();
+    let tags =
+        client.list_image_tags().project_id(PROJECT).image_id(image.id.as_str()).send().await?.into_inner();
     for tag in &tags.tags {
         println!("  {} = {:?}", tag.key, tag.value);
     }
@@ -65,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let strings = signed.list_tags().send().await?.into_inner();
     println!("tag strings (signed request): {:?}", strings.tags);
 
-    client.glance_delete_image().image_id(&image.id).send().await?;
+    client.glance_delete_image().image_id(image.id.as_str()).send().await?;
     println!("deleted image {}", image.id);
     Ok(())
 }

@@ -18,7 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api::{self, AppState};
 use crate::auth::{Authenticator, require_identity};
 use crate::body::{BodyGuard, guard_bodies};
-use crate::error::envelope_framework_errors;
+use crate::error::{envelope_framework_errors, status_line_in_glance_errors};
 use crate::host::{HostPolicy, check_host};
 use crate::spec;
 
@@ -60,8 +60,8 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
     let (protected, protected_doc) = protected_routes().split_for_parts();
     let mut doc = public_doc;
     doc.merge(protected_doc);
-    let doc = spec::finish(doc);
-    let doc_3_0 = spec::downgrade::to_openapi_3_0(&serde_json::to_value(&doc).unwrap_or_default());
+    let doc = spec::emitted(&spec::finish(doc));
+    let doc_3_0 = spec::downgrade::to_openapi_3_0(&doc);
 
     let protected = protected
         .route(
@@ -74,7 +74,7 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
         .merge(public)
         .merge(protected)
         .route("/openapi-3.0.json", get(move || async move { axum::Json(doc_3_0) }))
-        .merge(SwaggerUi::new("/swagger-ui").url("/openapi.json", doc))
+        .merge(SwaggerUi::new("/swagger-ui").external_url_unchecked("/openapi.json", doc))
         .with_state(state);
     // The layers wrap the router as a whole rather than through `Router::layer`, which would put them
     // between the router and its method routers and lose the `Allow` header of 405 answers
@@ -86,6 +86,7 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
             tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(middleware::from_fn(status_line_in_glance_errors))
         .layer(middleware::from_fn(envelope_framework_errors))
         .layer(middleware::from_fn_with_state(settings.host, check_host))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.timeout))

@@ -330,6 +330,47 @@ pub async fn envelope_framework_errors(
     error.into_response()
 }
 
+/// Whether a path belongs to the Glance family (discovery, schemas, the image registry and the native tag
+/// operations), whose clients show only the error message: python-glanceclient prints `HTTP <message>`.
+pub fn is_glance_path(path: &str) -> bool {
+    path == "/"
+        || path == "/versions"
+        || path.starts_with("/v2/schemas/")
+        || path == "/v2/images"
+        || path.starts_with("/v2/images/")
+}
+
+/// The message of an error on a Glance-family path: the status line first, as Glance's own error pages have
+/// it, so that `glance image-tag-delete` prints `HTTP 404 Not Found: ...` as it does against Glance.
+pub fn glance_message(status: StatusCode, message: &str) -> String {
+    format!("{} {}: {message}", status.as_str(), status.canonical_reason().unwrap_or("Error"))
+}
+
+/// Puts the status line in front of the message of every error envelope on a Glance-family path (see
+/// [`glance_message`]); the code, the status and the envelope's shape stay as they are.
+pub async fn status_line_in_glance_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let glance = is_glance_path(request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    if !glance || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return ApiError::internal("an error body could not be read").into_response();
+    };
+    let Ok(mut envelope) = serde_json::from_slice::<ErrorResponse>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    envelope.error.message = glance_message(status, &envelope.error.message);
+    let text = serde_json::to_vec(&envelope).unwrap_or_else(|_| bytes.to_vec());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +423,20 @@ mod tests {
         let busy = ApiError::from(StoreError::Busy { retry_after: Duration::ZERO });
         assert_eq!((busy.status().as_u16(), busy.retry_after_secs()), (503, Some(1)), "never 0");
         assert_eq!(ApiError::Timeout.retry_after_secs(), None);
+    }
+
+    #[test]
+    fn glance_paths_and_messages() {
+        for path in ["/", "/versions", "/v2/schemas/image", "/v2/images", "/v2/images/x/tags/y"] {
+            assert!(is_glance_path(path), "{path}");
+        }
+        for path in ["/v1/cloudimages/tags", "/v2/p/images/tags", "/v2/imagesx", "/openapi.json", "/v2"] {
+            assert!(!is_glance_path(path), "{path}");
+        }
+        assert_eq!(
+            glance_message(StatusCode::NOT_FOUND, "The image does not exist."),
+            "404 Not Found: The image does not exist."
+        );
     }
 
     #[test]

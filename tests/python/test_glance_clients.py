@@ -272,8 +272,10 @@ def test_cli_missing_tag_delete_fails_readably(server):
     failed = glance_cli(server, "image-tag-delete", iid, "absent", api_version="2")
     assert failed.returncode == 1, (failed.returncode, failed.stdout, failed.stderr)
     _, message = server_error(server, "DELETE", f"/v2/images/{iid}/tags/absent")
-    # glanceclient prints "HTTP <message>" from the envelope (real Glance's HTML gives "HTTP 404 Not Found: ...")
+    # glanceclient prints "HTTP <message>" from the envelope; on the Glance paths the message starts with the
+    # status line, so the CLI shows the status as it does against Glance ("HTTP 404 Not Found: ...")
     assert failed.stderr.strip() == f"HTTP {message}", failed.stderr
+    assert failed.stderr.startswith("HTTP 404 Not Found: "), failed.stderr
     assert "object has no attribute" not in failed.stderr, failed.stderr
     assert server.string_tags(iid) == ["present"]
 
@@ -294,6 +296,7 @@ def test_cli_errors(server):
     unknown = glance_cli(server, "image-show", MISSING_IMAGE, api_version="2")
     _, message = server_error(server, "GET", f"/v2/images/{MISSING_IMAGE}")
     assert unknown.returncode == 1 and unknown.stderr.strip() == f"HTTP {message}", unknown.stderr
+    assert unknown.stderr.startswith("HTTP 404 Not Found: "), unknown.stderr
     iid = server.create_image()["id"]
     refused = glance_cli(server, "image-tag-update", iid, "t", token="wrong-token", api_version="2")
     status, _ = server_error(server, "PUT", f"/v2/images/{iid}/tags/t",
@@ -346,5 +349,46 @@ def test_openstacksdk_tags(server):
         with pytest.raises(osexc.NotFoundException):
             conn.image.add_tag(foreign["id"], "t")
         assert server.string_tags(foreign["id"], OTHER) == ["secret"]
+    finally:
+        conn.close()
+
+
+def test_openstacksdk_create_image_and_list_with_its_parameters(server):
+    """`conn.image.create_image` first looks for an image of that name, hidden ones too (`GET /v2/images?name=...`
+    then `?name=...&os_hidden=True`: Python's `True`, which Glance reads as a boolean), then creates it; and
+    `conn.image.images(...)` sends each filter as openstacksdk maps it (`is_hidden` -> `os_hidden`)."""
+    conn = connect(server)
+    try:
+        name = unique("sdk")
+        image = conn.image.create_image(name=name, disk_format="qcow2", container_format="bare")
+        assert image.name == name and image.status == "queued"
+        assert image.disk_format == "qcow2" and image.container_format == "bare"
+        shown = server.image(image.id)
+        assert shown["name"] == name and shown["owner"] == OWNER.project
+        hidden = server.create_image(name=name + "-hidden", os_hidden=True, protected=True, tags=["h"])
+
+        def ids(**query):
+            return sorted(i.id for i in conn.image.images(**query))
+
+        assert ids(name=name) == [image.id]
+        assert ids(name=name + "-hidden") == [], "hidden images are left out by default"
+        assert ids(name=name + "-hidden", is_hidden=True) == [hidden["id"]]
+        assert ids(name=name, is_hidden=False) == [image.id]
+        assert ids(id=image.id) == [image.id]
+        assert ids(protected=True, is_hidden=True, name=name + "-hidden") == [hidden["id"]]
+        assert ids(protected=False, name=name) == [image.id]
+        assert ids(owner=OWNER.project, name=name, visibility="private", status="queued") == [image.id]
+        assert ids(tag=["h"], is_hidden=True) == [hidden["id"]]
+        assert ids(created_at="gte:2000-01-01T00:00:00Z", name=name) == [image.id]
+        assert ids(created_at="lt:2000-01-01T00:00:00Z", name=name) == []
+        assert ids(sort_key="name", sort_dir="asc", name=name) == [image.id]
+        # a second create_image with that name finds the first (by name, then among hidden images too) and,
+        # with no data whose checksum could match, registers a second one
+        again = conn.image.create_image(name=name, disk_format="qcow2", container_format="bare")
+        assert again.id != image.id
+        assert ids(name=name) == sorted([image.id, again.id])
+        # a word Glance does not read as a boolean is a 400 naming the parameter
+        bad = server.request("GET", "/v2/images?os_hidden=maybe")
+        assert bad.status_code == 400 and "os_hidden" in bad.json()["error"]["message"], bad.text
     finally:
         conn.close()

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AppState, DISCOVERY, PublicErrors};
+use super::documented::PublicErrors;
+use super::{AppState, DISCOVERY};
 use crate::host::BaseUrl;
 
 /// The routes of this family.

@@ -6,8 +6,8 @@ use axum::body::Bytes;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -31,14 +31,48 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     }
 }
 
+/// The 400 for a path segment that is not UTF-8 once percent-decoded.
+pub fn path_not_utf8() -> ApiError {
+    ApiError::BadRequest("A path segment is not valid UTF-8 after percent-decoding.".into())
+}
+
+/// The 400 for a body sent to an operation that takes none (Glance's words).
+pub fn body_not_expected() -> ApiError {
+    ApiError::BadRequest("A body is not expected with this request.".into())
+}
+
 fn path_error(rejection: PathRejection) -> ApiError {
     match &rejection {
         PathRejection::FailedToDeserializePathParams(e)
             if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
         {
-            ApiError::BadRequest("A path segment is not valid UTF-8 after percent-decoding.".into())
+            path_not_utf8()
         }
         _ => ApiError::BadRequest(format!("Invalid path parameters: {}", rejection.body_text())),
+    }
+}
+
+/// Whether a request carries a body, for the operations that take none: Glance's `body_reject` answers 400
+/// when `Content-Length` is above 0 or any `Transfer-Encoding` is present (`Content-Length: 0` is fine). Held
+/// back like the other extractors, so that it is reported after authorisation.
+pub struct NoBody(Result<(), ApiError>);
+
+impl NoBody {
+    /// Nothing, or the 400 `IMG.0001` for a body.
+    pub fn check(self) -> Result<(), ApiError> {
+        self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for NoBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+        let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+            || length.is_some_and(|v| v.trim().parse::<u64>().map_or(true, |n| n > 0));
+        Ok(NoBody(if has_body { Err(body_not_expected()) } else { Ok(()) }))
     }
 }
 

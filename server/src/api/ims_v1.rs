@@ -9,11 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::documented::{CreateOrUpdateTagsErrors, ListTagsErrors};
 use super::extract::ApiJson;
 use super::ims_v2::ImsTag;
-use super::{AppState, IMS_V1_TAGS, ImageErrors, ListErrors};
+use super::{AppState, IMS_V1_TAGS};
 use crate::auth::identity::{Action, Caller};
-use crate::domain::query::parse_op4;
+use crate::domain::query::{GlanceBoolean, parse_op4};
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
 
@@ -24,11 +25,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Body of `PUT /v1/cloudimages/tags`: exactly one of `tag` and `image_tag`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"image_id": "4d2c0b0e-1111-2222-3333-444455556666", "tag": "env.prod"}))]
 pub struct CreateOrUpdateTagsRequest {
-    /// The image id.
+    /// The image id (a UUID; any other text names no image: 404).
+    #[schema(format = Uuid)]
     pub image_id: String,
     /// The tag as `"key.value"`, split at the first `.`; without a `.` the value is empty.
-    #[schema(max_length = 80, example = "env.prod")]
+    #[schema(
+        max_length = 80,
+        pattern = r"^[A-Za-z0-9_\-\u4E00-\u9FFF]{1,36}(\.[A-Za-z0-9_.\-\u4E00-\u9FFF]{0,43})?$",
+        example = "env.prod"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     /// The tag as an object.
@@ -48,7 +55,7 @@ pub struct CreateOrUpdateTagsRequest {
     operation_id = "create_or_update_tags",
     tag = IMS_V1_TAGS,
     request_body = CreateOrUpdateTagsRequest,
-    responses((status = 204, description = "The tag is set."), ImageErrors),
+    responses((status = 204, description = "The tag is set."), CreateOrUpdateTagsErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn create_or_update_tags(
@@ -103,8 +110,8 @@ pub struct ListTagsParams {
     pub min_disk: Option<i64>,
     /// Exact minimum RAM (MB).
     pub min_ram: Option<i64>,
-    /// Protected flag.
-    pub protected: Option<bool>,
+    /// Protected flag; Glance's boolean words (`true`, `yes`, `1`, `false`, `no`, `0`, ... in any case).
+    pub protected: Option<GlanceBoolean>,
     /// `op:time`, op in gt, gte, lt, lte, eq, neq; time `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DD HH:MM:SS`.
     pub created_at: Option<String>,
     /// Like `created_at`.
@@ -148,7 +155,7 @@ pub struct ListTagsResponse {
     operation_id = "list_tags",
     tag = IMS_V1_TAGS,
     params(ListTagsParams),
-    responses((status = 200, description = "The tag strings.", body = ListTagsResponse), ListErrors),
+    responses((status = 200, description = "The tag strings.", body = ListTagsResponse), ListTagsErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_tags(

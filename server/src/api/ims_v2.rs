@@ -7,12 +7,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::documented::{
+    AddImageTagErrors, BatchAddOrDeleteTagsErrors, DeleteImageTagErrors, ListImageByTagsErrors,
+    ListImageTagsErrors, ListImagesTagsErrors,
+};
 use super::extract::{ApiJson, ApiPath, image_id};
-use super::{AppState, IMS_V2_TAGS, ImageErrors, ListErrors};
+use super::{AppState, IMS_V2_TAGS};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::query::{Page, RawCondition, RawMatch, RawTagQuery, TagQuery};
 use crate::domain::tag::{Tag, TagChange};
@@ -33,10 +38,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct ImsTag {
     /// 1-36 characters: letters, digits, `_`, `-` and CJK (U+4E00-U+9FFF).
-    #[schema(min_length = 1, max_length = 36, example = "env")]
+    #[schema(min_length = 1, max_length = 36, pattern = r"^[A-Za-z0-9_\-\u4E00-\u9FFF]+$", example = "env")]
     pub key: String,
     /// 0-43 characters: the key characters and `.`.
-    #[schema(max_length = 43, example = "prod")]
+    #[schema(max_length = 43, pattern = r"^[A-Za-z0-9_.\-\u4E00-\u9FFF]*$", example = "prod")]
     pub value: String,
 }
 
@@ -59,10 +64,12 @@ impl From<Tag> for ResourceTag {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct ProjectImagePath {
-    /// The project id.
+    /// The project to act in, one the credential is scoped to; `X-Project-Id`, if sent, must match it.
+    #[param(min_length = 1, max_length = 64, example = "0000000000000000000000000000dem0")]
     #[expect(dead_code, reason = "read by the Caller extractor")]
     project_id: String,
-    /// The image id.
+    /// The image id (a UUID; any other text names no image: 404).
+    #[param(format = Uuid, example = "4d2c0b0e-1111-2222-3333-444455556666")]
     image_id: String,
 }
 
@@ -70,12 +77,15 @@ pub struct ProjectImagePath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct ProjectImageKeyPath {
-    /// The project id.
+    /// The project to act in, one the credential is scoped to; `X-Project-Id`, if sent, must match it.
+    #[param(min_length = 1, max_length = 64, example = "0000000000000000000000000000dem0")]
     #[expect(dead_code, reason = "read by the Caller extractor")]
     project_id: String,
-    /// The image id.
+    /// The image id (a UUID; any other text names no image: 404).
+    #[param(format = Uuid, example = "4d2c0b0e-1111-2222-3333-444455556666")]
     image_id: String,
     /// The tag key, percent-encoded as one path segment.
+    #[param(min_length = 1, max_length = 255, example = "env")]
     key: String,
 }
 
@@ -83,7 +93,8 @@ pub struct ProjectImageKeyPath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct ProjectPath {
-    /// The project id.
+    /// The project to act in, one the credential is scoped to; `X-Project-Id`, if sent, must match it.
+    #[param(min_length = 1, max_length = 64, example = "0000000000000000000000000000dem0")]
     #[expect(dead_code, reason = "read by the Caller extractor")]
     project_id: String,
 }
@@ -120,8 +131,9 @@ pub struct TagKeyValue {
     pub value: String,
 }
 
-/// A decimal string or an integer (the Huawei SDKs send strings).
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+/// A decimal string or an integer (the Huawei SDKs send strings). Its schema is given per field
+/// ([`limit_schema`], [`offset_schema`]), with that field's bounds.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum IntegerOrString {
     /// An integer.
@@ -139,9 +151,41 @@ impl IntegerOrString {
     }
 }
 
+/// A page size or offset: an integer within `minimum`/`maximum`, or the same as a decimal string.
+fn page_number_schema(description: &str, minimum: u64, maximum: Option<u64>, example: &str) -> Schema {
+    let integer = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(minimum as f64))
+        .maximum(maximum.map(|m| m as f64));
+    let string = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^\s*[0-9]+\s*$"));
+    OneOfBuilder::new().item(integer).item(string).description(Some(description)).examples([example]).into()
+}
+
+/// The schema of op 5 `limit`: 1-1000.
+fn limit_schema() -> Schema {
+    page_number_schema(
+        "Page size, 1-1000 (default 10), as an integer or a decimal string; ignored for `count`.",
+        1,
+        Some(1000),
+        "10",
+    )
+}
+
+/// The schema of op 5 `offset`: 0 or more.
+fn offset_schema() -> Schema {
+    page_number_schema(
+        "Results to skip, 0 or more (default 0), as an integer or a decimal string; ignored for `count`.",
+        0,
+        None,
+        "0",
+    )
+}
+
 /// Body of `resource_instances/action`. Lists may be omitted but not empty; at most 10 entries each, keys
 /// unique per list.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"action": "filter", "tags": [{"key": "env", "values": ["prod"]}], "limit": "10", "offset": "0"}))]
 pub struct ListImageByTagsRequest {
     /// `filter` (a page and the total) or `count` (the total only).
     pub action: QueryAction,
@@ -166,9 +210,11 @@ pub struct ListImageByTagsRequest {
     pub without_any_tag: Option<bool>,
     /// Page size, 1-1000 (default 10); ignored for `count`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = limit_schema)]
     pub limit: Option<IntegerOrString>,
     /// Results to skip, 0 or more (default 0); ignored for `count`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = offset_schema)]
     pub offset: Option<IntegerOrString>,
     /// Matches on the image name or id.
     #[schema(max_items = 10)]
@@ -223,7 +269,7 @@ fn raw_conditions(list: Option<Vec<TagsFilter>>) -> Option<Vec<RawCondition>> {
     tag = IMS_V2_TAGS,
     params(ProjectPath),
     request_body = ListImageByTagsRequest,
-    responses((status = 200, description = "The total, and for `filter` a page of images.", body = ListImageByTagsResponse), ListErrors),
+    responses((status = 200, description = "The total, and for `filter` a page of images.", body = ListImageByTagsResponse), ListImageByTagsErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_image_by_tags(
@@ -291,6 +337,7 @@ pub struct BatchTag {
 
 /// Body of `tags/action`.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"action": "create", "tags": [{"key": "team", "value": "web"}]}))]
 pub struct BatchAddOrDeleteTagsRequest {
     /// `create` or `delete`.
     pub action: BatchAction,
@@ -311,7 +358,7 @@ pub struct BatchAddOrDeleteTagsRequest {
     tag = IMS_V2_TAGS,
     params(ProjectImagePath),
     request_body = BatchAddOrDeleteTagsRequest,
-    responses((status = 204, description = "Every tag is set, or every key is gone."), ImageErrors),
+    responses((status = 204, description = "Every tag is set, or every key is gone."), BatchAddOrDeleteTagsErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn batch_add_or_delete_tags(
@@ -363,6 +410,7 @@ async fn batch_add_or_delete_tags(
 
 /// Body of `POST .../tags`.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"tag": {"key": "env", "value": "prod"}}))]
 pub struct AddImageTagRequest {
     /// The tag to set.
     pub tag: ImsTag,
@@ -379,7 +427,7 @@ pub struct AddImageTagRequest {
     tag = IMS_V2_TAGS,
     params(ProjectImagePath),
     request_body = AddImageTagRequest,
-    responses((status = 204, description = "The tag is set."), ImageErrors),
+    responses((status = 204, description = "The tag is set."), AddImageTagErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn add_image_tag(
@@ -407,7 +455,7 @@ async fn add_image_tag(
     operation_id = "delete_image_tag",
     tag = IMS_V2_TAGS,
     params(ProjectImageKeyPath),
-    responses((status = 204, description = "The key is gone."), ImageErrors),
+    responses((status = 204, description = "The key is gone."), DeleteImageTagErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn delete_image_tag(
@@ -459,7 +507,7 @@ pub struct ListImageTagsResponse {
     operation_id = "list_image_tags",
     tag = IMS_V2_TAGS,
     params(ProjectImagePath),
-    responses((status = 200, description = "The image's tags.", body = ListImageTagsResponse), ImageErrors),
+    responses((status = 200, description = "The image's tags.", body = ListImageTagsResponse), ListImageTagsErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_image_tags(
@@ -499,7 +547,7 @@ pub struct ListImagesTagsResponse {
     operation_id = "list_images_tags",
     tag = IMS_V2_TAGS,
     params(ProjectPath),
-    responses((status = 200, description = "Keys and their values.", body = ListImagesTagsResponse), ListErrors),
+    responses((status = 200, description = "Keys and their values.", body = ListImagesTagsResponse), ListImagesTagsErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_images_tags(

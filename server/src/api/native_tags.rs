@@ -8,8 +8,9 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::ApiPath;
-use super::{AppState, ImageErrors, NATIVE_TAGS};
+use super::documented::{GlanceCreateTagErrors, GlanceDeleteTagErrors};
+use super::extract::{ApiPath, NoBody};
+use super::{AppState, NATIVE_TAGS};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
@@ -23,9 +24,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct NativeTagPath {
-    /// The image id.
+    /// The image id (a UUID; any other text names no image: 404).
+    #[param(format = Uuid, example = "4d2c0b0e-1111-2222-3333-444455556666")]
     image_id: String,
     /// The tag, percent-encoded as one path segment (`%2F` is part of the tag).
+    #[param(min_length = 1, example = "gold")]
     tag: String,
 }
 
@@ -41,15 +44,17 @@ pub struct NativeTagPath {
     operation_id = "glance_create_tag",
     tag = NATIVE_TAGS,
     params(NativeTagPath),
-    responses((status = 204, description = "The tag is on the image."), ImageErrors),
+    responses((status = 204, description = "The tag is on the image."), GlanceCreateTagErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_create_tag(
     State(app): State<AppState>,
     caller: Caller,
+    no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Action::Get, Action::Update])?;
+    no_body.check()?;
     let path = path.parse()?;
     app.limits.check_native_tag(&path.tag)?;
     let change = TagChange::Upsert(vec![Tag::new(path.tag, "")]);
@@ -68,15 +73,17 @@ async fn glance_create_tag(
     operation_id = "glance_delete_tag",
     tag = NATIVE_TAGS,
     params(NativeTagPath),
-    responses((status = 204, description = "The tag is gone."), ImageErrors),
+    responses((status = 204, description = "The tag is gone."), GlanceDeleteTagErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_tag(
     State(app): State<AppState>,
     caller: Caller,
+    no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[Action::Get, Action::Update])?;
+    no_body.check()?;
     let path = path.parse()?;
     let tag = Tag::from_string_view(&path.tag);
     app.limits.check_lookup("tag key", &tag.key)?;

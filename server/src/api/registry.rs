@@ -14,8 +14,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::documented::{
+    GlanceCreateImageErrors, GlanceDeleteImageErrors, GlanceListImagesErrors, GlanceShowImageErrors,
+    GlanceUploadImageDataErrors,
+};
 use super::extract::{ApiJson, ApiPath, image_id};
-use super::{AppState, CreateErrors, IMAGES, ImageErrors, ListErrors, UploadErrors};
+use super::{AppState, IMAGES};
 use crate::auth::identity::{Action, Caller};
 use crate::domain::image::{
     Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
@@ -114,9 +118,19 @@ impl From<Image> for ImageDocument {
 
 /// Body of `POST /v2/images`. Further fields are extra string properties, stored and returned as given.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "4d2c0b0e-1111-2222-3333-444455556666",
+    "name": "ubuntu-22.04",
+    "visibility": "private",
+    "container_format": "bare",
+    "disk_format": "qcow2",
+    "tags": ["os=linux", "gold"],
+    "__os_type": "Linux"
+}))]
 pub struct CreateImageRequest {
     /// An id to use (a UUID); generated when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub id: Option<String>,
     /// The name, up to 255 characters.
     #[schema(max_length = 255)]
@@ -127,9 +141,11 @@ pub struct CreateImageRequest {
     pub visibility: Option<Visibility>,
     /// One of Glance's container formats (`bare`, `ovf`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "bare")]
     pub container_format: Option<String>,
     /// One of Glance's disk formats (`raw`, `qcow2`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "qcow2")]
     pub disk_format: Option<String>,
     /// Minimum disk in GB.
     #[schema(minimum = 0)]
@@ -217,7 +233,7 @@ fn new_image(body: CreateImageRequest, project: &str, app: &AppState) -> Result<
     operation_id = "glance_create_image",
     tag = IMAGES,
     request_body = CreateImageRequest,
-    responses((status = 201, description = "The new image.", body = ImageDocument), CreateErrors),
+    responses((status = 201, description = "The new image.", body = ImageDocument), GlanceCreateImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_create_image(
@@ -236,7 +252,8 @@ async fn glance_create_image(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct ImagePath {
-    /// The image id.
+    /// The image id (a UUID; any other text names no image: 404).
+    #[param(format = Uuid, example = "4d2c0b0e-1111-2222-3333-444455556666")]
     image_id: String,
 }
 
@@ -249,7 +266,7 @@ pub struct ImagePath {
     operation_id = "glance_show_image",
     tag = IMAGES,
     params(ImagePath),
-    responses((status = 200, description = "The image.", body = ImageDocument), ImageErrors),
+    responses((status = 200, description = "The image.", body = ImageDocument), GlanceShowImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_show_image(
@@ -272,7 +289,7 @@ async fn glance_show_image(
     operation_id = "glance_delete_image",
     tag = IMAGES,
     params(ImagePath),
-    responses((status = 204, description = "The image is gone."), ImageErrors),
+    responses((status = 204, description = "The image is gone."), GlanceDeleteImageErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_image(
@@ -297,7 +314,7 @@ async fn glance_delete_image(
     operation_id = "glance_upload_image_data",
     tag = IMAGES,
     params(ImagePath),
-    responses((status = 204, description = "Never: data upload is not implemented."), UploadErrors),
+    responses((status = 204, description = "Never: data upload is not implemented."), GlanceUploadImageDataErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_upload_image_data(
@@ -341,7 +358,7 @@ pub struct ImageList {
     operation_id = "glance_list_images",
     tag = IMAGES,
     params(ImageListParams),
-    responses((status = 200, description = "A page of images.", body = ImageList), ListErrors),
+    responses((status = 200, description = "A page of images.", body = ImageList), GlanceListImagesErrors),
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_list_images(

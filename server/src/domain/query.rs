@@ -470,16 +470,73 @@ fn parse_int(field: &str, text: &str) -> Result<i64, InvalidQuery> {
     text.parse::<i64>().map_err(|_| invalid(format!("'{field}' must be an integer; got {text:?}.")))
 }
 
-fn parse_bool(field: &str, text: &str) -> Result<bool, InvalidQuery> {
-    match text {
-        "true" | "True" | "TRUE" => Ok(true),
-        "false" | "False" | "FALSE" => Ok(false),
-        _ => Err(invalid(format!("'{field}' must be true or false; got {text:?}."))),
+/// The words a boolean query parameter accepts for true, as Glance reads them (oslo.utils
+/// `bool_from_string` in strict mode): compared case-insensitively after trimming surrounding whitespace.
+pub const TRUE_WORDS: &[&str] = &["1", "t", "true", "on", "y", "yes"];
+/// The words a boolean query parameter accepts for false.
+pub const FALSE_WORDS: &[&str] = &["0", "f", "false", "off", "n", "no"];
+
+/// Reads a boolean query parameter the way Glance does (oslo `bool_from_string`, strict): one of
+/// [`TRUE_WORDS`] or [`FALSE_WORDS`], any case, surrounding whitespace ignored; anything else is an error
+/// naming the parameter.
+pub fn parse_bool(field: &str, text: &str) -> Result<bool, InvalidQuery> {
+    let word = text.trim().to_lowercase();
+    if TRUE_WORDS.contains(&word.as_str()) {
+        Ok(true)
+    } else if FALSE_WORDS.contains(&word.as_str()) {
+        Ok(false)
+    } else {
+        Err(invalid(format!(
+            "'{field}' must be a boolean ({} or {}); got {text:?}.",
+            TRUE_WORDS.join(", "),
+            FALSE_WORDS.join(", ")
+        )))
     }
 }
 
 fn parse_visibility(text: &str) -> Result<Visibility, InvalidQuery> {
     text.parse::<Visibility>().map_err(|e| invalid(format!("'visibility': {e}")))
+}
+
+/// A boolean query parameter as it arrives, read with [`parse_bool`]. In the OpenAPI document it is a string
+/// of the words Glance accepts (`True` from Python clients among them), not a JSON boolean.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct GlanceBoolean(pub String);
+
+/// The pattern of [`GlanceBoolean`]: the words of [`TRUE_WORDS`] and [`FALSE_WORDS`] in any case, with optional
+/// surrounding whitespace.
+pub const BOOLEAN_PATTERN: &str = r"^\s*(1|0|[tT]([rR][uU][eE])?|[fF]([aA][lL][sS][eE])?|[oO]([nN]|[fF][fF])|[yY]([eE][sS])?|[nN][oO]?)\s*$";
+
+impl utoipa::PartialSchema for GlanceBoolean {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A boolean as Glance reads it: `1`, `t`, `true`, `on`, `y`, `yes` or `0`, `f`, `false`, `off`, `n`, \
+                 `no`, in any case, surrounding whitespace ignored.",
+            ))
+            .pattern(Some(BOOLEAN_PATTERN))
+            .examples(["true"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for GlanceBoolean {}
+
+/// Reads a parameter that is present as `Some`, even when its value is empty (`os_hidden=` is a 400, as in
+/// Glance, not a missing parameter); absent parameters take the field's default.
+fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+impl GlanceBoolean {
+    /// The value, or a 400 naming `field`.
+    pub fn parse(&self, field: &str) -> Result<bool, InvalidQuery> {
+        parse_bool(field, &self.0)
+    }
 }
 
 /// Op 4 parameters that select images by a base attribute.
@@ -658,6 +715,7 @@ pub struct ImageListParams {
     pub limit: Option<u32>,
     /// Return images after this id (from `next`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = Uuid)]
     pub marker: Option<String>,
     /// `name`, `status`, `container_format`, `disk_format`, `size`, `id`, `created_at` (default) or `updated_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -677,9 +735,24 @@ pub struct ImageListParams {
     /// Exact owner project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// `true` to list hidden images (default `false`).
+    /// `true` lists only hidden images, `false` (the default) only the others; Glance's boolean words.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub os_hidden: Option<GlanceBoolean>,
+    /// Only protected (`true`) or unprotected (`false`) images; a boolean as for `os_hidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub protected: Option<GlanceBoolean>,
+    /// Exact image id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os_hidden: Option<bool>,
+    #[param(format = Uuid)]
+    pub id: Option<String>,
+    /// `op:time`, op in gt, gte, lt, lte, eq, neq; time `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DD HH:MM:SS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(example = "gte:2024-01-01T00:00:00Z")]
+    pub created_at: Option<String>,
+    /// Like `created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(example = "gte:2024-01-01T00:00:00Z")]
+    pub updated_at: Option<String>,
     /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND), at most 50.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[param(style = Form, explode = true)]
@@ -719,7 +792,21 @@ impl ImageListQuery {
             status: params.status.clone(),
             visibility,
             owner: params.owner.clone(),
-            os_hidden: Some(params.os_hidden.unwrap_or(false)),
+            os_hidden: Some(
+                params.os_hidden.as_ref().map(|v| v.parse("os_hidden")).transpose()?.unwrap_or(false),
+            ),
+            protected: params.protected.as_ref().map(|v| v.parse("protected")).transpose()?,
+            id: params.id.clone(),
+            created_at: params
+                .created_at
+                .as_deref()
+                .map(|v| TimeCondition::parse("created_at", v))
+                .transpose()?,
+            updated_at: params
+                .updated_at
+                .as_deref()
+                .map(|v| TimeCondition::parse("updated_at", v))
+                .transpose()?,
             tags: params.tag.iter().map(|t| Tag::from_string_view(t.trim())).collect(),
             ..ImageFilter::default()
         };

@@ -57,11 +57,13 @@ const ANNOTATIONS: [&str; 9] = [
 /// absent `paths` (optional in 3.1, required in 3.0) becomes `{}`. In every schema:
 ///
 /// - `type: [T, "null"]` becomes `type: T, nullable: true`; a type array of several non-null types becomes
-///   an `anyOf` of single-type schemas; `type: "null"` (or `["null"]`) alone becomes an untyped
-///   `nullable: true` schema, the closest 3.0 has to "only null".
-/// - `{type: "null"}` branches leave `oneOf`/`anyOf` and set `nullable: true`; a single remaining branch
-///   moves to `allOf: [branch]` next to the schema's other keywords (a `$ref` branch's annotations, such as
-///   its description, move up to the schema).
+///   an `anyOf` of single-type schemas (with the null-only schema below as one more branch when `"null"` is
+///   among them); `type: "null"` (or `["null"]`) alone becomes the null-only schema.
+/// - `{type: "null"}` branches of `oneOf`/`anyOf` become one null-only branch `{enum: [null]}`: OpenAPI
+///   3.0.3 honours `nullable` only next to a `type`, so `nullable: true` beside a
+///   combinator (or an `allOf` of a `$ref`) would not admit null to a strict 3.0 validator. The annotations
+///   of a `$ref` branch (utoipa puts a field's doc comment there) move up to the schema, where 3.0 readers
+///   look for them, and progenitor (typify) still reads `anyOf: [$ref, null-only]` as `Option<T>`.
 /// - numeric `exclusiveMinimum`/`exclusiveMaximum` become `minimum`/`maximum` plus a boolean flag.
 /// - `examples: [first, ..]` becomes `example: first` and `const: v` becomes `enum: [v]`;
 ///   `contentEncoding: base64` becomes `format: byte` and `contentMediaType` alone `format: binary`;
@@ -222,8 +224,16 @@ fn tuple_to_items(m: &mut Map<String, Value>) {
     m.insert("items".to_owned(), items);
 }
 
-/// Rewrites a type array (or the 3.1-only `"null"` type) into a single 3.0 `type` plus `nullable`, or an
-/// `anyOf` of single-type schemas when several non-null types are allowed.
+/// The OpenAPI 3.0 schema that admits only `null`: no `type` (so no type excludes `null`) and an `enum` of
+/// `null` alone. (`nullable: true` would do nothing here, as it counts only next to a `type`; and a typed
+/// `{type: T, nullable: true, enum: [null]}` is not recognised as null by progenitor's typify.)
+fn null_only() -> Value {
+    json!({"enum": [null]})
+}
+
+/// Rewrites a type array (or the 3.1-only `"null"` type) into a single 3.0 `type` plus `nullable`, an `anyOf`
+/// of single-type schemas when several non-null types are allowed (the null-only schema among them when
+/// `"null"` is), or the null-only schema when only `"null"` is.
 fn split_type(m: &mut Map<String, Value>) {
     let types = match m.get("type") {
         Some(Value::Array(types)) => types.clone(),
@@ -239,12 +249,25 @@ fn split_type(m: &mut Map<String, Value>) {
             others.push(t);
         }
     }
-    if others.len() == 1 {
-        m.insert("type".to_owned(), others.remove(0));
-    } else {
-        take(m, "type");
-        if !others.is_empty() {
-            let alternatives: Vec<Value> = others.into_iter().map(|t| json!({ "type": t })).collect();
+    match others.len() {
+        0 => {
+            take(m, "type");
+            if nullable && let Value::Object(null) = null_only() {
+                m.extend(null);
+            }
+        }
+        1 => {
+            m.insert("type".to_owned(), others.remove(0));
+            if nullable {
+                m.insert("nullable".to_owned(), Value::Bool(true));
+            }
+        }
+        _ => {
+            take(m, "type");
+            let mut alternatives: Vec<Value> = others.into_iter().map(|t| json!({ "type": t })).collect();
+            if nullable {
+                alternatives.push(null_only());
+            }
             if m.contains_key("anyOf") {
                 push_all_of(m, json!({ "anyOf": alternatives }));
             } else {
@@ -252,43 +275,36 @@ fn split_type(m: &mut Map<String, Value>) {
             }
         }
     }
-    if nullable {
-        m.insert("nullable".to_owned(), Value::Bool(true));
-    }
 }
 
-/// Removes `{type: "null"}` branches from `oneOf`/`anyOf` (`key`) and marks the schema `nullable`. When at
-/// most one branch remains the combinator goes away and the remaining branch joins `allOf`; if that branch is
-/// a `$ref` with annotations (utoipa puts a field's doc comment there), the annotations the schema lacks move
-/// up to it, where 3.0 readers look for them.
+/// Replaces the `{type: "null"}` branches of `oneOf`/`anyOf` (`key`) with one null-only branch at the end.
+/// When that leaves a `$ref` as the only other branch, the annotations of that branch that the schema lacks
+/// move up to the schema.
 fn drop_null_branches(m: &mut Map<String, Value>, key: &str) {
-    let Some(Value::Array(branches)) = m.get_mut(key) else {
+    let Some(Value::Array(branches)) = m.get(key) else {
         return;
     };
-    let before = branches.len();
-    branches.retain(|branch| !is_null_schema(branch));
-    let remaining = branches.len();
-    if remaining == before {
+    if !branches.iter().any(is_null_schema) {
         return;
     }
-    if remaining <= 1
-        && let Some(Value::Array(mut rest)) = take(m, key)
-        && let Some(mut branch) = rest.pop()
+    let Some(Value::Array(mut branches)) = m.get_mut(key).map(Value::take) else {
+        return;
+    };
+    branches.retain(|branch| !is_null_schema(branch));
+    if let [only] = branches.as_mut_slice()
+        && let Some(b) = only.as_object_mut()
+        && b.contains_key("$ref")
     {
-        if let Some(b) = branch.as_object_mut()
-            && b.contains_key("$ref")
-        {
-            for key in ANNOTATIONS {
-                if !m.contains_key(key)
-                    && let Some(value) = take(b, key)
-                {
-                    m.insert(key.to_owned(), value);
-                }
+        for annotation in ANNOTATIONS {
+            if !m.contains_key(annotation)
+                && let Some(value) = take(b, annotation)
+            {
+                m.insert(annotation.to_owned(), value);
             }
         }
-        push_all_of(m, branch);
     }
-    m.insert("nullable".to_owned(), Value::Bool(true));
+    branches.push(null_only());
+    m.insert(key.to_owned(), Value::Array(branches));
 }
 
 /// Whether a schema only admits `null` (`type: "null"` or `type: ["null"]`).
@@ -397,19 +413,19 @@ mod tests {
     }
 
     #[test]
-    fn null_type_alone_becomes_untyped_nullable() {
+    fn null_type_alone_becomes_the_null_only_schema() {
         assert_eq!(
             rewrite(json!({"type": ["null"], "description": "d"})),
-            json!({"description": "d", "nullable": true})
+            json!({"description": "d", "enum": [null]})
         );
-        assert_eq!(rewrite(json!({"type": "null"})), json!({"nullable": true}));
+        assert_eq!(rewrite(json!({"type": "null"})), null_only());
     }
 
     #[test]
     fn several_non_null_types_become_any_of() {
         assert_eq!(
             rewrite(json!({"type": ["string", "integer", "null"]})),
-            json!({"anyOf": [{"type": "string"}, {"type": "integer"}], "nullable": true})
+            json!({"anyOf": [{"type": "string"}, {"type": "integer"}, null_only()]})
         );
         assert_eq!(
             rewrite(json!({"type": ["string", "boolean"], "anyOf": [{"minLength": 1}, {"enum": [true]}]})),
@@ -420,8 +436,10 @@ mod tests {
         );
     }
 
+    /// OpenAPI 3.0.3 reads `nullable` only next to a `type`: `{allOf: [$ref], nullable: true}` admits no null
+    /// there, so a nullable reference keeps its combinator with a typed null-only branch.
     #[test]
-    fn one_of_ref_or_null_becomes_nullable_all_of_keeping_siblings() {
+    fn one_of_ref_or_null_keeps_the_ref_and_gets_a_typed_null_branch() {
         assert_eq!(
             rewrite(json!({
                 "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Tag"}],
@@ -429,13 +447,12 @@ mod tests {
                 "default": null
             })),
             json!({
+                "oneOf": [{"$ref": "#/components/schemas/Tag"}, null_only()],
                 "description": "the tag",
-                "default": null,
-                "allOf": [{"$ref": "#/components/schemas/Tag"}],
-                "nullable": true
+                "default": null
             })
         );
-        // utoipa's `Option<Struct>` field with a doc comment: the description moves up next to `nullable`.
+        // utoipa's `Option<Struct>` field with a doc comment: the description moves up out of the `$ref`.
         assert_eq!(
             rewrite(json!({
                 "oneOf": [
@@ -444,9 +461,8 @@ mod tests {
                 ]
             })),
             json!({
-                "description": "The owner.",
-                "allOf": [{"$ref": "#/components/schemas/Owner"}],
-                "nullable": true
+                "oneOf": [{"$ref": "#/components/schemas/Owner"}, null_only()],
+                "description": "The owner."
             })
         );
     }
@@ -457,9 +473,38 @@ mod tests {
             rewrite(
                 json!({"anyOf": [{"$ref": "#/components/schemas/A"}, {"type": ["null"]}, {"type": "string"}]})
             ),
-            json!({"anyOf": [{"$ref": "#/components/schemas/A"}, {"type": "string"}], "nullable": true})
+            json!({"anyOf": [{"$ref": "#/components/schemas/A"}, {"type": "string"}, null_only()]})
         );
-        assert_eq!(rewrite(json!({"oneOf": [{"type": "null"}]})), json!({"nullable": true}));
+        assert_eq!(rewrite(json!({"oneOf": [{"type": "null"}]})), json!({"oneOf": [null_only()]}));
+    }
+
+    /// Every null the 3.1 document admits is admitted by the 3.0 projection read strictly (a `nullable` only
+    /// counts next to a `type`), and nothing else is added: the only `nullable` left is on typed schemas.
+    #[test]
+    fn every_nullable_in_the_projection_sits_next_to_a_type() {
+        let (_, projected) = crate::spec::documents();
+        let doc: Value = serde_json::from_str(&projected).expect("JSON");
+        fn walk(value: &Value, at: &str, bad: &mut Vec<String>) {
+            match value {
+                Value::Object(m) => {
+                    if m.get("nullable") == Some(&Value::Bool(true)) && !m.contains_key("type") {
+                        bad.push(at.to_owned());
+                    }
+                    for (k, v) in m {
+                        walk(v, &format!("{at}/{k}"), bad);
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        walk(v, &format!("{at}/{i}"), bad);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut bad = Vec::new();
+        walk(&doc, "#", &mut bad);
+        assert!(bad.is_empty(), "nullable without a type (not nullable to 3.0 validators): {bad:?}");
     }
 
     #[test]
@@ -775,9 +820,8 @@ mod tests {
             once["components"]["schemas"]["Owner"],
             json!({
                 "description": "maybe a tag",
-                "example": {"key": "k"},
-                "allOf": [{"description": "x", "allOf": [{"$ref": "#/components/schemas/Tag"}]}],
-                "nullable": true
+                "anyOf": [{"description": "x", "allOf": [{"$ref": "#/components/schemas/Tag"}]}, null_only()],
+                "example": {"key": "k"}
             })
         );
         assert_eq!(once["openapi"], "3.0.3");

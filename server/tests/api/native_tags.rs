@@ -213,3 +213,105 @@ async fn project_comes_from_x_project_id() {
     assert_eq!(r.status, 204, "{}", r.text);
     let _ = P1;
 }
+
+/// Glance's `body_reject` on ops 1 and 2: a body (`Content-Length` above 0, or a chunked one) is 400 `IMG.0001`
+/// "A body is not expected with this request." and changes nothing; `Content-Length: 0` is fine. The check
+/// comes after authentication and permission, before the image is looked up.
+#[tokio::test]
+async fn a_body_on_ops_1_and_2_is_400_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let image = s.image(Who::Owner, json!({"tags": ["keep"]})).await;
+    let missing = "4d2c0b0e-1111-2222-3333-444455556666";
+    for method in ["PUT", "DELETE"] {
+        for (label, path) in [
+            ("an image", format!("/v2/images/{image}/tags/keep")),
+            ("a missing image", format!("/v2/images/{missing}/tags/keep")),
+        ] {
+            let r = s.raw(method, &path, Some(Who::Owner), &[], Some("{}")).await;
+            r.expect_error(400, "IMG.0001");
+            let message = r.json()["error"]["message"].as_str().expect("message").to_owned();
+            assert!(
+                message.ends_with("A body is not expected with this request."),
+                "{method} {label}: {message}"
+            );
+        }
+        // A chunked body (no Content-Length) is refused too.
+        let chunks = futures::stream::iter(vec![Ok::<_, std::io::Error>("x")]);
+        let response = reqwest::Client::new()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}/v2/images/{image}/tags/keep", s.base),
+            )
+            .header("x-auth-token", "owner-token")
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status().as_u16(), 400, "{method} with a chunked body");
+        // Authentication and permission come first.
+        s.raw(method, &format!("/v2/images/{image}/tags/keep"), None, &[], Some("{}"))
+            .await
+            .expect_error(401, "APIGW.0301");
+        s.raw(
+            method,
+            &format!("/v2/images/{image}/tags/keep"),
+            Some(Who::Without("ims:images:update")),
+            &[],
+            Some("{}"),
+        )
+        .await
+        .expect_error(403, "IMG.0026");
+    }
+    assert_eq!(s.string_tags(image).await, vec!["keep"], "nothing changed");
+    let r = s
+        .raw(
+            "PUT",
+            &format!("/v2/images/{image}/tags/added"),
+            Some(Who::Owner),
+            &[("content-length", "0")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "Content-Length: 0 is fine: {}", r.text);
+    let r = s
+        .raw(
+            "DELETE",
+            &format!("/v2/images/{image}/tags/added"),
+            Some(Who::Owner),
+            &[("content-length", "0")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "Content-Length: 0 is fine: {}", r.text);
+}
+
+/// python-glanceclient prints `HTTP <message>`, so on the Glance-family paths the message starts with the
+/// status line as Glance's own error pages do; the IMS paths keep the IMS message; the code is the same.
+#[tokio::test]
+async fn glance_path_errors_start_with_the_status_line() {
+    let s = TestServer::start().await;
+    let image = s.p1_image().await;
+    let missing = "4d2c0b0e-1111-2222-3333-444455556666";
+    let message =
+        |r: &crate::harness::Raw| r.json()["error"]["message"].as_str().expect("message").to_owned();
+    let r = s.raw("DELETE", &format!("/v2/images/{image}/tags/absent"), Some(Who::Owner), &[], None).await;
+    r.expect_error(404, "IMG.0115");
+    assert!(message(&r).starts_with("404 Not Found: "), "{}", r.text);
+    let r = s.raw("GET", &format!("/v2/images/{missing}"), Some(Who::Owner), &[], None).await;
+    r.expect_error(404, "IMG.0144");
+    assert_eq!(message(&r), "404 Not Found: The image does not exist.");
+    let r = s.raw("PUT", &format!("/v2/images/{image}/tags/a=b"), Some(Who::Owner), &[], None).await;
+    r.expect_error(400, "IMG.0115");
+    assert!(message(&r).starts_with("400 Bad Request: "), "{}", r.text);
+    let r = s.raw("PUT", &format!("/v2/images/{image}/tags/t"), None, &[], None).await;
+    r.expect_error(401, "APIGW.0301");
+    assert!(message(&r).starts_with("401 Unauthorized: "), "{}", r.text);
+    let r = s.raw("POST", "/versions", None, &[], None).await;
+    r.expect_error(405, "IMG.0001");
+    assert!(message(&r).starts_with("405 Method Not Allowed: "), "{}", r.text);
+    // The IMS paths keep the IMS message as it is.
+    let r =
+        s.raw("DELETE", &format!("/v2/{P1}/images/{image}/tags/absent"), Some(Who::Owner), &[], None).await;
+    r.expect_error(404, "IMG.0115");
+    assert!(!message(&r).starts_with("404"), "{}", r.text);
+}
