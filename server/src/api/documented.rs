@@ -52,20 +52,27 @@ fn bad_request(label: &'static str, result: Result<impl Sized, impl Into<ApiErro
     }
 }
 
-/// What the HTTP layers (`net/`, `host.rs`, `body.rs`, the timeout) can answer to any request, whatever the
-/// operation: a malformed or oversized request head, a bad `Host`, a body over the limit, not received in time
-/// or finding no room in the body memory budget, and a request over the time limit.
+/// What the HTTP layers (`net/`, `host.rs`, the timeout) can answer to any request, whatever the operation: a
+/// malformed or oversized request head, a bad `Host`, and a request over the time limit.
 pub fn http_layer() -> Vec<DocumentedError> {
     vec![
         error(
             "a request hyper cannot parse, or a missing or invalid Host",
             ApiError::BadRequest("The Host header is missing or is not host[:port].".into()),
         ),
-        error("a body over the size limit", ApiError::PayloadTooLarge),
-        error("a body not received in time", ApiError::RequestTimeout),
         error("a request URI over the limit", ApiError::UriTooLong),
         error("a request head over the limit", ApiError::HeaderFieldsTooLarge),
         error("the request took longer than the time limit", ApiError::Timeout),
+    ]
+}
+
+/// What the body guard (`body.rs`) answers to a request body: over the size limit, not received in time, or
+/// finding no room in the memory budget. Listed on the operations that take or refuse a body; a body sent
+/// with a `GET` meets the same guard but is no part of those operations.
+fn body_guard() -> Vec<DocumentedError> {
+    vec![
+        error("a body over the size limit", ApiError::PayloadTooLarge),
+        error("a body not received in time", ApiError::RequestTimeout),
         error(
             "request bodies in flight fill the memory budget",
             crate::body::BodyError::OverBudget.to_api_error(),
@@ -124,11 +131,12 @@ pub fn expensive() -> Vec<DocumentedError> {
 
 /// What an operation with a JSON body answers to a malformed, empty or oversized body.
 fn json_body() -> Vec<DocumentedError> {
-    vec![
+    let mut errors = vec![
         bad_request("a malformed body", parse_json::<Value>(b"{\"tag\": ")),
         error("an empty body", ApiError::EmptyBody),
-        error("a body over the size limit", ApiError::PayloadTooLarge),
-    ]
+    ];
+    errors.extend(body_guard());
+    errors
 }
 
 /// What an operation on one image answers when the image is missing, hidden, or its id is not UTF-8.
@@ -180,6 +188,7 @@ pub fn glance_create_tag() -> Vec<DocumentedError> {
             quota_413(),
         ],
         image_lookup(),
+        body_guard(),
     ]
     .into_iter()
     .flatten()
@@ -196,6 +205,7 @@ pub fn glance_delete_tag() -> Vec<DocumentedError> {
             tag_not_found("absent"),
         ],
         image_lookup(),
+        body_guard(),
     ]
     .into_iter()
     .flatten()
@@ -318,17 +328,10 @@ pub fn glance_show_image() -> Vec<DocumentedError> {
 
 /// The errors of `glance_delete_image` (its optional body is ignored, but one over the limit is refused).
 pub fn glance_delete_image() -> Vec<DocumentedError> {
-    [
-        image_lookup(),
-        vec![
-            not_owner(),
-            error("the image is protected", StoreError::Protected),
-            error("a body over the size limit", ApiError::PayloadTooLarge),
-        ],
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    [image_lookup(), vec![not_owner(), error("the image is protected", StoreError::Protected)], body_guard()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The errors of `glance_list_images`.
@@ -356,12 +359,12 @@ pub fn glance_upload_image_data() -> Vec<DocumentedError> {
         image_lookup(),
         vec![
             not_owner(),
-            error("a body over the size limit", ApiError::PayloadTooLarge),
             error(
                 "data upload is not implemented",
                 ApiError::NotImplemented("Image data upload is not implemented by this service.".into()),
             ),
         ],
+        body_guard(),
     ]
     .into_iter()
     .flatten()
