@@ -485,6 +485,9 @@ async fn list_filters(c: &Ctx) -> CaseResult {
         (format!("name={name}&min_disk=20"), vec!["common", "os=windows"]),
         (format!("id={}", ids[1]), vec!["common", "os=windows"]),
         (format!("name={name}&status=queued"), vec!["common", "os=linux", "os=windows"]),
+        (format!("name={name}&owner={}", seg(&c.p1())), vec!["common", "os=linux", "os=windows"]),
+        (format!("name={name}&visibility=private"), vec!["common", "os=linux", "os=windows"]),
+        (format!("name={name}&visibility=public"), vec![]),
         (format!("name={name}&status=active"), vec![]),
     ];
     for (query, want) in cases {

@@ -24,6 +24,7 @@ mod discovery;
 mod errors;
 mod ims_v1;
 mod ims_v2;
+mod isolation;
 mod native;
 mod query;
 mod registry;
@@ -40,6 +41,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(query::cases());
     cases.extend(tags::cases());
     cases.extend(errors::cases());
+    cases.extend(isolation::cases());
     cases.extend(aksk::cases());
     cases.extend(authz::cases());
     cases

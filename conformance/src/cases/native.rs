@@ -126,6 +126,14 @@ pub(crate) fn cases() -> Vec<Case> {
         ),
         case!(
             contract,
+            "native.path.the_generated_client_encodes_any_tag",
+            Native,
+            client_encodes,
+            "tags with spaces, `/`, `+`, `%`, `?`, `#` and CJK go through the generated client and back",
+            Need::Images(1)
+        ),
+        case!(
+            contract,
             "native.path.invalid_utf8_is_400",
             Native,
             path_invalid_utf8,
@@ -409,6 +417,26 @@ async fn path_plus(c: &Ctx) -> CaseResult {
 
 async fn path_once(c: &Ctx) -> CaseResult {
     segments_become(c, &[("twice%252F", "twice%2F")]).await
+}
+
+async fn client_encodes(c: &Ctx) -> CaseResult {
+    let image = c.own_image().await?;
+    let client = c.client(Who::Owner)?;
+    let tags = ["a b/c~d_é", "x+y", "镜像标签", "100%", "a%2Fb", "q?uery#frag"];
+    for tag in tags {
+        call("glance_create_tag", client.glance_create_tag().image_id(&image).tag(tag).send())
+            .await
+            .map_err(|f| f.context(tag))?;
+    }
+    let want: BTreeSet<(String, String)> = tags.iter().map(|t| (t.to_string(), String::new())).collect();
+    ensure_eq!(c.tags(&image).await?, want, "the tags");
+    for tag in tags {
+        call("glance_delete_tag", client.glance_delete_tag().image_id(&image).tag(tag).send())
+            .await
+            .map_err(|f| f.context(tag))?;
+    }
+    ensure!(c.tags(&image).await?.is_empty(), "every tag was deleted by name");
+    Ok(())
 }
 
 async fn path_invalid_utf8(c: &Ctx) -> CaseResult {

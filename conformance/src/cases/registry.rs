@@ -209,6 +209,27 @@ pub(crate) fn cases() -> Vec<Case> {
         ),
         case!(
             contract,
+            "registry.list.filters_by_name_status_and_visibility",
+            Registry,
+            list_filters,
+            "name, status and visibility filter the list"
+        ),
+        case!(
+            choice,
+            "registry.list.unknown_sort_keys_and_malformed_markers_are_400",
+            Registry,
+            list_invalid_choice,
+            "sort_key outside Glance's list and a marker that is no UUID are 400 IMG.0001"
+        ),
+        case!(
+            choice,
+            "registry.create.location_names_the_image",
+            Registry,
+            location,
+            "the 201 of POST /v2/images has Location /v2/images/{id}"
+        ),
+        case!(
+            contract,
             "registry.list.hidden_images_need_os_hidden_true",
             Registry,
             list_hidden,
@@ -639,6 +660,53 @@ async fn list_owned_and_public(c: &Ctx) -> CaseResult {
     c.image(Who::Other, json!({"name": "public", "visibility": "public", "tags": [&s]})).await?;
     c.image(Who::Other, json!({"name": "theirs", "tags": [&s]})).await?;
     ensure_eq!(listed(c, Who::Owner, &format!("tag={}", seg(&s))).await?, vec!["mine", "public"], "listed");
+    Ok(())
+}
+
+async fn list_filters(c: &Ctx) -> CaseResult {
+    let s = scope(c);
+    c.image(Who::Owner, json!({"name": "fa", "tags": [&s]})).await?;
+    c.image(Who::Owner, json!({"name": "fb", "visibility": "public", "tags": [&s]})).await?;
+    let t = seg(&s);
+    let fa = seg(&format!("{}fa", c.target.name_prefix()));
+    ensure_eq!(listed(c, Who::Owner, &format!("tag={t}&name={fa}")).await?, vec!["fa"], "name=");
+    ensure_eq!(
+        listed(c, Who::Owner, &format!("tag={t}&visibility=public")).await?,
+        vec!["fb"],
+        "visibility=public"
+    );
+    ensure_eq!(
+        listed(c, Who::Owner, &format!("tag={t}&visibility=private")).await?,
+        vec!["fa"],
+        "visibility=private"
+    );
+    ensure_eq!(
+        listed(c, Who::Owner, &format!("tag={t}&status=queued")).await?,
+        vec!["fa", "fb"],
+        "status=queued"
+    );
+    ensure!(listed(c, Who::Owner, &format!("tag={t}&status=active")).await?.is_empty(), "status=active");
+    Ok(())
+}
+
+async fn list_invalid_choice(c: &Ctx) -> CaseResult {
+    for bad in ["sort_key=tags", "marker=nope"] {
+        let r = c.owner(Request::new("GET", format!("/v2/images?{bad}"))).await?;
+        r.expect_error(400, "IMG.0001").map_err(|f| f.context(bad))?;
+    }
+    Ok(())
+}
+
+async fn location(c: &Ctx) -> CaseResult {
+    let body = json!({"name": c.unique_name("located"), crate::target::RUN_PROPERTY: c.target.run_id});
+    let r = c.owner(Request::new("POST", "/v2/images").json(&body)).await?;
+    let doc = r.expect_json(201)?;
+    let id = doc["id"].as_str().unwrap_or_default().to_owned();
+    let _ = c.owner(Request::new("DELETE", format!("/v2/images/{}", seg(&id)))).await;
+    let location = r.header("location").unwrap_or_default();
+    if !location.ends_with(&format!("/v2/images/{id}")) {
+        return Err(r.fail(format!("Location {location:?} does not name the image")));
+    }
     Ok(())
 }
 
