@@ -255,6 +255,11 @@ impl Ctx {
         Ok(id)
     }
 
+    /// Deletes `id` (made by `who` some other way) after the case, like the images of [`Ctx::image`].
+    pub fn adopt(&self, who: Who, id: &str) {
+        self.made.borrow_mut().push(Made { who, id: id.to_owned() });
+    }
+
     /// An untagged image of the owner to tag: created when the target can, else the next `--image`.
     pub async fn own_image(&self) -> Result<String, Failure> {
         if self.target.creates_images() {

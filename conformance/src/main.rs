@@ -288,7 +288,7 @@ async fn main() -> ExitCode {
     let quiet = args.quiet;
     let result = run::run(&cases, &target, &selection, |case| {
         if !quiet || case.status == run::Status::Fail {
-            print!("{}", report::case_line(case, false));
+            print!("{}", report::case_line(case, true));
         }
     })
     .await;

@@ -6,20 +6,17 @@ use std::fmt::Write;
 
 use crate::run::{CaseReport, RunReport, Status};
 
-/// One line per case: verdict, kind, name; under a failure its message, request and answer; under a skip its
-/// reason.
-pub fn case_line(case: &CaseReport, verbose_skips: bool) -> String {
-    let mut text = format!(
-        "{:<4}  {:<8}  {}\n",
-        case.status.as_str(),
-        format!("{:?}", case.kind).to_lowercase(),
-        case.name
-    );
+/// One line per case: verdict, kind, name (and, if asked, why it was skipped); under a failure its message,
+/// request and answer.
+pub fn case_line(case: &CaseReport, skip_reasons: bool) -> String {
+    let kind = format!("{:?}", case.kind).to_lowercase();
+    let mut text = format!("{:<4}  {kind:<8}  {}", case.status.as_str(), case.name);
+    match &case.skip_reason {
+        Some(reason) if skip_reasons => text.push_str(&format!("  ({reason})\n")),
+        _ => text.push('\n'),
+    }
     if let Some(failure) = &case.failure {
         text.push_str(&indent(&format!("rule: {}\n{failure}", case.rule)));
-    }
-    if verbose_skips && let Some(reason) = &case.skip_reason {
-        text.push_str(&indent(reason));
     }
     for problem in &case.cleanup_problems {
         text.push_str(&indent(&format!("clean-up: {problem}")));
@@ -213,6 +210,7 @@ mod tests {
     fn the_table_shows_the_exchange_of_a_failure_and_ends_with_the_counts() {
         let text = table(&report());
         assert!(text.contains("FAIL  contract  a.fail"), "{text}");
+        assert!(text.contains("SKIP  contract  a.skip  (no <registry>)"), "{text}");
         assert!(text.contains("        --- request\n        DELETE /x"), "{text}");
         assert!(text.trim_end().ends_with("1 passed, 1 failed, 1 skipped in 0.0 s"), "{text}");
         let parsed: serde_json::Value = serde_json::from_str(&json(&report())).expect("JSON");

@@ -234,6 +234,17 @@ impl Role {
         }
     }
 
+    /// The identity a role calls as, if it is one of the target's.
+    fn who(self) -> Option<Who> {
+        match self {
+            Role::Owner | Role::WrongProject(_) => Some(Who::Owner),
+            Role::Outsider(who) => Some(who),
+            Role::PublicReader => Some(Who::Other),
+            Role::Lacking(action) => Some(Who::Lacking(action)),
+            Role::Anonymous(_) => None,
+        }
+    }
+
     fn needs(self) -> Vec<Need> {
         match self {
             Role::Outsider(Who::OwnerElsewhere) => vec![Need::SecondProject],
@@ -472,6 +483,14 @@ async fn check(c: &Ctx, role: Role, row: Row) -> CaseResult {
     let r = c.http.send(&who, with_fault(role, request(c, &m, &row, &project, &image))).await?;
     if r.status >= 500 && r.status != 501 {
         return Err(r.fail("a 5xx"));
+    }
+    if r.status == 201
+        && let Some(maker) = role.who()
+        && let Some(id) = r.json().ok().and_then(|doc| doc["id"].as_str().map(str::to_owned))
+    {
+        // An identity without ims:images:delete cannot delete what it made: its project's owner does.
+        let deleter = if matches!(maker, Who::Lacking(_)) { Who::Owner } else { maker };
+        c.adopt(deleter, &id);
     }
     match expect {
         Expect::Works => {

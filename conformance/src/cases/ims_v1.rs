@@ -4,7 +4,7 @@ use ims_tags_client::types;
 use serde_json::{Value, json};
 
 use crate::case::{Case, Ctx, Need, pairs, seg};
-use crate::cases::{call, call_error, expect_client_error, missing_id};
+use crate::cases::{call, missing_id};
 use crate::http::Request;
 use crate::outcome::{CaseResult, Failure};
 use crate::target::Who;
@@ -413,19 +413,10 @@ async fn quota_n(c: &Ctx) -> CaseResult {
 async fn foreign(c: &Ctx) -> CaseResult {
     let public = c.image(Who::Other, json!({"visibility": "public"})).await?;
     let hidden = c.image(Who::Other, json!({})).await?;
-    let client = c.client(Who::Owner)?;
-    let got = call_error(
-        "create_or_update_tags",
-        client.create_or_update_tags().body(v1_body(&public, Ok("a.b"))).send(),
-    )
-    .await?;
-    expect_client_error(c, "a visible image of another project", got, 403, "IMG.0026")?;
-    let got = call_error(
-        "create_or_update_tags",
-        client.create_or_update_tags().body(v1_body(&hidden, Ok("a.b"))).send(),
-    )
-    .await?;
-    expect_client_error(c, "an invisible image", got, 404, "IMG.0144")?;
+    let r = put_raw(c, &json!({"image_id": public, "tag": "a.b"})).await?;
+    r.expect_error(403, "IMG.0026").map_err(|f| f.context("a visible image of another project"))?;
+    let r = put_raw(c, &json!({"image_id": hidden, "tag": "a.b"})).await?;
+    r.expect_error(404, "IMG.0144").map_err(|f| f.context("an invisible image"))?;
     Ok(())
 }
 

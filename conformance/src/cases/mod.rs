@@ -95,21 +95,6 @@ pub(crate) async fn client_failure(what: &str, error: Error<types::ErrorResponse
     Failure::new(message)
 }
 
-/// Judges a client error status and code as `Response::expect_error` judges raw answers.
-pub(crate) fn expect_client_error(
-    ctx: &Ctx,
-    what: &str,
-    got: (u16, String),
-    status: u16,
-    code: &str,
-) -> Result<(), Failure> {
-    let judge_code = !ctx.target.statuses_only;
-    if got.0 != status || (judge_code && got.1 != code) {
-        return Err(Failure::new(format!("{what}: expected {status} {code}, got {} {}", got.0, got.1)));
-    }
-    Ok(())
-}
-
 /// `/v2/images/{image}/tags/{segment}` with the segment sent as given (already encoded).
 pub(crate) fn native_path(image: &str, raw_segment: &str) -> String {
     format!("/v2/images/{}/tags/{raw_segment}", seg(image))

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::case::{Case, Ctx, Need, pairs, seg};
-use crate::cases::{call, call_error, expect_client_error, fill, native_path, put_native};
+use crate::cases::{call, fill, native_path, put_native};
 use crate::http::Request;
 use crate::outcome::CaseResult;
 use crate::target::Who;
@@ -336,11 +336,7 @@ async fn delete_removes(c: &Ctx) -> CaseResult {
 async fn delete_missing(c: &Ctx) -> CaseResult {
     let image = c.own_image().await?;
     put_native(c, &image, "other").await?;
-    let client = c.client(Who::Owner)?;
-    let got =
-        call_error("glance_delete_tag", client.glance_delete_tag().image_id(&image).tag("absent").send())
-            .await?;
-    expect_client_error(c, "op 2 of a missing tag", got, 404, "IMG.0115")?;
+    c.owner(Request::new("DELETE", native_path(&image, "absent"))).await?.expect_error(404, "IMG.0115")?;
     ensure_eq!(c.tags(&image).await?, pairs(&[("other", "")]), "the other tag");
     Ok(())
 }
@@ -511,13 +507,8 @@ async fn put_quota_n1(c: &Ctx) -> CaseResult {
     let image = c.own_image().await?;
     let quota = c.target.limits.tags_per_image;
     fill(c, &image, "t", quota).await?;
-    let client = c.client(Who::Owner)?;
-    let got = call_error(
-        "glance_create_tag",
-        client.glance_create_tag().image_id(&image).tag("one-too-many").send(),
-    )
-    .await?;
-    expect_client_error(c, "op 1 over the quota", got, 413, "IMG.0116")?;
+    let r = c.owner(Request::new("PUT", native_path(&image, "one-too-many"))).await?;
+    r.expect_error(413, "IMG.0116")?;
     ensure_eq!(c.tags(&image).await?.len(), quota, "tags on the image");
     Ok(())
 }
