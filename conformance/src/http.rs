@@ -93,6 +93,16 @@ impl Response {
         Ok(self)
     }
 
+    /// Fails unless the status is `status` and the body is the error envelope, even when only statuses are
+    /// judged: for the cases whose rule is the envelope itself.
+    pub fn expect_enveloped(&self, status: u16) -> Result<&Response, Failure> {
+        self.expect(status)?;
+        if self.envelope().is_none() {
+            return Err(self.fail("expected the error envelope {\"error\": {\"code\", \"message\"}}"));
+        }
+        Ok(self)
+    }
+
     /// The header's value, if present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

@@ -348,7 +348,7 @@ async fn order_owner_before_tag(c: &Ctx) -> CaseResult {
 }
 
 async fn unknown_route(c: &Ctx) -> CaseResult {
-    c.owner(Request::new("GET", "/no/such/route")).await?.expect_envelope(404)?;
+    c.owner(Request::new("GET", "/no/such/route")).await?.expect_enveloped(404)?;
     Ok(())
 }
 
@@ -368,7 +368,7 @@ fn allow_set(r: &Response) -> BTreeSet<String> {
 
 async fn wrong_method(c: &Ctx) -> CaseResult {
     let r = c.owner(Request::new("DELETE", "/v1/cloudimages/tags")).await?;
-    r.expect_envelope(405)?;
+    r.expect_enveloped(405)?;
     let allow = allow_set(&r);
     ensure!(allow.contains("GET") && allow.contains("PUT") && !allow.contains("DELETE"), "Allow: {allow:?}");
     Ok(())
@@ -389,7 +389,7 @@ fn big_body_request(c: &Ctx) -> Request {
 }
 
 async fn body_too_large(c: &Ctx) -> CaseResult {
-    c.owner(big_body_request(c)).await?.expect_envelope(413)?;
+    c.owner(big_body_request(c)).await?.expect_enveloped(413)?;
     Ok(())
 }
 
@@ -455,7 +455,7 @@ async fn wire_413_closes(c: &Ctx) -> CaseResult {
     let body = request.body.clone().unwrap_or_default();
     let raw = raw_request(c, Who::Owner, &request, &body).await?;
     let r = wire(c, &raw).await?;
-    r.expect_envelope(413)?;
+    r.expect_enveloped(413)?;
     let connection = r.header("connection").unwrap_or_default().to_ascii_lowercase();
     if connection != "close" {
         return Err(r.fail(format!("expected Connection: close, got {connection:?}")));
@@ -466,27 +466,27 @@ async fn wire_413_closes(c: &Ctx) -> CaseResult {
 async fn wire_431(c: &Ctx) -> CaseResult {
     let request = secured_get(c).header("x-padding", &"p".repeat(512 * 1024));
     let raw = raw_request(c, Who::Owner, &request, b"").await?;
-    wire(c, &raw).await?.expect_envelope(431)?;
+    wire(c, &raw).await?.expect_enveloped(431)?;
     Ok(())
 }
 
 async fn wire_414(c: &Ctx) -> CaseResult {
     let request = Request::new("GET", format!("/v2/images?name={}", "n".repeat(70 * 1024)));
     let raw = raw_request(c, Who::Owner, &request, b"").await?;
-    wire(c, &raw).await?.expect_envelope(414)?;
+    wire(c, &raw).await?.expect_enveloped(414)?;
     Ok(())
 }
 
 async fn wire_bad_request_line(c: &Ctx) -> CaseResult {
     let raw = format!("THIS IS NOT HTTP\r\nhost: {}\r\n\r\n", c.http.host());
-    wire(c, raw.as_bytes()).await?.expect_envelope(400)?;
+    wire(c, raw.as_bytes()).await?.expect_enveloped(400)?;
     Ok(())
 }
 
 async fn wire_bad_content_length(c: &Ctx) -> CaseResult {
     let request = Request::new("POST", "/v2/images").header("content-length", "twelve").body("{}");
     let raw = raw_request(c, Who::Owner, &request, b"{}").await?;
-    wire(c, &raw).await?.expect_envelope(400)?;
+    wire(c, &raw).await?.expect_enveloped(400)?;
     Ok(())
 }
 
