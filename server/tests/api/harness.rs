@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ims_tags::config::{AuthConfig, Config, CredentialConfig, Grant, Secret, TokenConfig};
 use ims_tags::server::Server;
-use ims_tags_client::{Auth, Client, types};
+use ims_tags_client::{Client, types};
 use reqwest::Method;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -176,11 +176,6 @@ impl TestServer {
         Client::with_token(&self.base, token(who))
     }
 
-    /// The generated client with no credentials.
-    pub fn anonymous(&self) -> Client {
-        Client::new(&self.base, Auth::None)
-    }
-
     /// A raw request with a token (if any), optional extra headers and an optional body sent as is.
     pub async fn raw(
         &self,
@@ -216,25 +211,6 @@ impl TestServer {
         raw.json()["id"].as_str().and_then(|id| id.parse().ok()).expect("an id")
     }
 
-    /// Creates a private image owned by P1.
-    pub async fn p1_image(&self) -> Uuid {
-        self.image(Who::Owner, serde_json::json!({"name": "p1-image"})).await
-    }
-
-    /// The IMS v2 view of an image's tags, as the owner sees it.
-    pub async fn tags(&self, image: Uuid) -> Vec<(String, String)> {
-        let list = self
-            .client(Who::Owner)
-            .list_image_tags()
-            .project_id(P1)
-            .image_id(image.to_string())
-            .send()
-            .await
-            .expect("tags are listed")
-            .into_inner();
-        list.tags.into_iter().map(|t| (t.key, t.value)).collect()
-    }
-
     /// The string view of an image's tags (Glance `tags`).
     pub async fn string_tags(&self, image: Uuid) -> Vec<String> {
         self.client(Who::Owner)
@@ -259,9 +235,4 @@ pub fn client_error<T: std::fmt::Debug>(
         }
         other => panic!("expected an error response, got {other:?}"),
     }
-}
-
-/// `(key, value)` pairs from string literals.
-pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
