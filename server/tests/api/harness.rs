@@ -8,7 +8,7 @@ use ims_tags::domain::image::NewImage;
 use ims_tags::server::Server;
 use ims_tags::store::Store;
 use ims_tags::store::sqlite::SqliteStore;
-use ims_tags_client::{Auth, Client, types};
+use ims_tags_client::{Client, types};
 use reqwest::Method;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -192,11 +192,6 @@ impl TestServer {
         Client::with_token(&self.base, token(who))
     }
 
-    /// The generated client with no credentials.
-    pub fn anonymous(&self) -> Client {
-        Client::new(&self.base, Auth::None)
-    }
-
     /// A raw request with a token (if any), optional extra headers and an optional body sent as is.
     pub async fn raw(
         &self,
@@ -275,9 +270,4 @@ pub fn client_error<T: std::fmt::Debug>(
         }
         other => panic!("expected an error response, got {other:?}"),
     }
-}
-
-/// `(key, value)` pairs from string literals.
-pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }

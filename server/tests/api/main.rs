@@ -1,19 +1,17 @@
-//! Integration tests: the real server on 127.0.0.1 with a fresh SQLite file, called through the generated
-//! client wherever it can express the call, and through raw HTTP for malformed input and wire details.
+//! Integration tests of what only ims-tags promises (its config, restarts, the OpenAPI document it emits):
+//! the real server on 127.0.0.1 with a fresh SQLite file, called through the generated client or raw HTTP.
+//! The contract's cases live in `conformance/`, whose `cargo test` runs them against ims-tags.
 //!
-//! One test binary (one link step), one file per API family, a shared harness.
+//! One test binary (one link step), a shared harness.
 
 mod harness;
 
 mod aksk;
-mod authorization;
 mod coverage;
 mod crash;
-mod errors;
 mod fair;
 mod front_door;
-mod ims_v1;
+mod glance_messages;
 mod ims_v2;
-mod native_tags;
 mod registry;
 mod spec;
