@@ -15,5 +15,6 @@ mod front_door;
 mod ims_v1;
 mod ims_v2;
 mod native_tags;
+mod ops;
 mod registry;
 mod spec;
