@@ -20,6 +20,8 @@ use crate::auth::{Authenticator, require_identity};
 use crate::body::{BodyGuard, guard_bodies};
 use crate::error::{envelope_framework_errors, status_line_in_glance_errors};
 use crate::host::{HostPolicy, check_host};
+use crate::ops::requests::{Operations, RequestObserver, observe_requests};
+use crate::ops::{self, OpsSettings};
 use crate::spec;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -52,6 +54,8 @@ pub struct HttpSettings {
     pub body: Arc<BodyGuard>,
     /// Where links point.
     pub host: Arc<HostPolicy>,
+    /// Probes, metrics and the request log.
+    pub ops: OpsSettings,
 }
 
 /// The complete service.
@@ -60,7 +64,12 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
     let (protected, protected_doc) = protected_routes().split_for_parts();
     let mut doc = public_doc;
     doc.merge(protected_doc);
-    let doc = spec::emitted(&spec::finish(doc));
+    let finished = spec::finish(doc);
+    let observer = Arc::new(RequestObserver {
+        operations: Operations::new(&finished),
+        log_requests: settings.ops.log_requests,
+    });
+    let doc = spec::emitted(&finished);
     let doc_3_0 = spec::downgrade::to_openapi_3_0(&doc);
 
     let protected = protected
@@ -70,17 +79,24 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
         )
         .route_layer(middleware::from_fn_with_state(auth, require_identity));
 
+    // The probes and metrics are served outside the OpenAPI document (docs/decisions.md, Operating it).
+    let mut ops_routes = ops::health::routes(state.store.clone(), settings.ops.readiness_timeout);
+    if let Some(handle) = settings.ops.metrics {
+        ops_routes = ops_routes.merge(ops::prometheus::route(handle));
+    }
     let routes = Router::new()
         .merge(public)
         .merge(protected)
         .route("/openapi-3.0.json", get(move || async move { axum::Json(doc_3_0) }))
         .merge(SwaggerUi::new("/swagger-ui").external_url_unchecked("/openapi.json", doc))
-        .with_state(state);
+        .with_state(state)
+        .merge(ops_routes);
     // The layers wrap the router as a whole rather than through `Router::layer`, which would put them
     // between the router and its method routers and lose the `Allow` header of 405 answers
     // (tokio-rs/axum#1770).
     let layered = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn_with_state(observer, observe_requests))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())

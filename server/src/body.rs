@@ -23,6 +23,7 @@ use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Sleep, error::Elapsed};
 
 use crate::error::ApiError;
+use crate::ops::prometheus::{HTTP_BODY_MEMORY, HTTP_BODY_MEMORY_BUDGET};
 
 /// Why a request body could not be read.
 #[derive(Debug)]
@@ -98,7 +99,10 @@ pub struct BodyBudget {
 impl BodyBudget {
     /// A budget of `bytes`, where a body waits at most `wait` for room.
     pub fn new(bytes: usize, wait: Duration) -> BodyBudget {
-        BodyBudget { permits: Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))), wait }
+        let bytes = bytes.min(Semaphore::MAX_PERMITS);
+        metrics::gauge!(HTTP_BODY_MEMORY_BUDGET).set(bytes as f64);
+        metrics::gauge!(HTTP_BODY_MEMORY).increment(0.0);
+        BodyBudget { permits: Arc::new(Semaphore::new(bytes)), wait }
     }
 
     /// Bytes free right now.
@@ -125,6 +129,14 @@ struct BodyProgress {
     finished: AtomicBool,
 }
 
+impl BodyProgress {
+    /// Counts `length` more bytes taken from the budget.
+    fn hold(&self, length: usize) {
+        self.held.fetch_add(length, Ordering::AcqRel);
+        metrics::gauge!(HTTP_BODY_MEMORY).increment(length as f64);
+    }
+}
+
 /// Gives the budget back when the request is answered.
 struct BudgetRelease {
     budget: Arc<BodyBudget>,
@@ -136,6 +148,7 @@ impl Drop for BudgetRelease {
         let held = self.progress.held.swap(0, Ordering::AcqRel);
         if held > 0 {
             self.budget.permits.add_permits(held);
+            metrics::gauge!(HTTP_BODY_MEMORY).decrement(held as f64);
         }
     }
 }
@@ -207,7 +220,7 @@ impl GuardedBody {
         match self.budget.permits.clone().try_acquire_many_owned(permits) {
             Ok(permit) => {
                 permit.forget();
-                self.progress.held.fetch_add(length, Ordering::AcqRel);
+                self.progress.hold(length);
                 Poll::Ready(Some(Ok(frame)))
             }
             Err(_) => {
@@ -239,7 +252,7 @@ impl HttpBody for GuardedBody {
                 Ok(Ok(permit)) => {
                     let length = frame.data_ref().map_or(0, Bytes::len);
                     permit.forget();
-                    this.progress.held.fetch_add(length, Ordering::AcqRel);
+                    this.progress.hold(length);
                     Poll::Ready(Some(Ok(frame)))
                 }
                 _ => Poll::Ready(Some(Err(BodyError::OverBudget))),

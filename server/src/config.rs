@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::query::QueryLimits;
 use crate::domain::tag::TagLimits;
+use crate::ops::ObservabilityConfig;
 use crate::store::Durability;
 use crate::store::fair::FairShareLimits;
 use crate::store::sqlite::SqliteOptions;
@@ -70,6 +71,10 @@ pub struct Config {
     /// Connections, timeouts, body memory and the public address (docs/operations.md).
     #[serde(default)]
     pub http: HttpConfig,
+    /// Health, metrics and logs: the log format, whether `/metrics` is served, the readiness timeout
+    /// (docs/operations.md).
+    #[serde(default)]
+    pub observability: ObservabilityConfig,
 }
 
 impl Default for Config {
@@ -87,6 +92,7 @@ impl Default for Config {
             durability: Durability::Full,
             fair_sharing: FairShareLimits::default(),
             http: HttpConfig::default(),
+            observability: ObservabilityConfig::default(),
         }
     }
 }
@@ -148,6 +154,7 @@ impl Config {
     pub fn check(&self) -> Result<(), String> {
         self.fair_sharing.check(self.sqlite_readers)?;
         self.query_limits.check()?;
+        self.observability.check()?;
         let http = &self.http;
         if http.body_read_timeout_ms == 0 || http.body_read_timeout_ms >= self.request_timeout_secs * 1000 {
             return Err(format!(
@@ -297,6 +304,7 @@ const FIELDS: &[&str] = &[
     "durability",
     "fair_sharing",
     "http",
+    "observability",
 ];
 
 impl Config {
@@ -457,6 +465,26 @@ actions = ["ims:images:list"]
             assert_eq!(config.http.shutdown_grace_ms, 1234);
             assert_eq!(config.http.public_base_url.as_deref(), Some("https://x.example"));
             assert_eq!(config.http.header_read_timeout_ms, 10_000, "unset settings keep their defaults");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn observability_settings_load_from_a_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let defaults = Config::load(None).expect("loads").observability;
+            assert_eq!(defaults, ObservabilityConfig::default());
+            assert_eq!(defaults.log_format, crate::ops::logging::LogFormat::Text, "text by default");
+            assert!(defaults.metrics, "/metrics is served by default");
+            jail.create_file("c.toml", "[observability]\nmetrics = false\nreadiness_timeout_ms = 250\n")?;
+            jail.set_env("IMS_TAGS_OBSERVABILITY__LOG_FORMAT", "json");
+            let config = Config::load(Some(Path::new("c.toml"))).expect("loads");
+            assert_eq!(config.observability.log_format, crate::ops::logging::LogFormat::Json);
+            assert!(!config.observability.metrics);
+            assert_eq!(config.observability.readiness_timeout_ms, 250);
+            let mut zero = Config::default();
+            zero.observability.readiness_timeout_ms = 0;
+            assert!(zero.check().is_err(), "a readiness timeout of 0 is refused");
             Ok(())
         });
     }

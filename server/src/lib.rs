@@ -1,10 +1,11 @@
 //! ims-tags: a spec-first service for the Huawei Cloud IMS image-tag APIs and the OpenStack Glance native tag
 //! endpoints.
 //!
-//! A request goes: connection layer (`net`: connection cap, timeouts, hyper) -> layers (request id, trace,
-//! `host` check, timeout, `body` guard) -> authentication (`auth`) -> router
+//! A request goes: connection layer (`net`: connection cap, timeouts, hyper) -> layers (request id, metrics
+//! and request log (`ops`), trace, `host` check, timeout, `body` guard) -> authentication (`auth`) -> router
 //! (`app`) -> a thin handler (`api`) -> the domain rules (`domain`) -> storage (`store`); failures become the
-//! one error envelope in `error`. The OpenAPI document (`spec`) is built from the same routes.
+//! one error envelope in `error`. The OpenAPI document (`spec`) is built from the same routes; the probes and
+//! `/metrics` (`ops`) are served beside them.
 
 pub mod api;
 pub mod app;
@@ -15,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod host;
 pub mod net;
+pub mod ops;
 pub mod seed;
 pub mod server;
 pub mod spec;

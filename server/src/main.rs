@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ims_tags::config::{AuthConfig, Config, demo};
+use ims_tags::ops::logging::{self, LogFormat};
 use ims_tags::seed::SeedPlan;
 use ims_tags::server::Server;
 use ims_tags::spec;
@@ -17,6 +18,10 @@ struct Cli {
     /// A TOML config file; without one the service runs with the demo credentials, printed at start-up.
     #[arg(long, short, global = true, env = "IMS_TAGS_CONFIG")]
     config: Option<PathBuf>,
+    /// How the log is written: `text` (on stdout) or `json` (one object per line on stderr, with a line for
+    /// every request); overrides `observability.log_format`. Default: text.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -143,34 +148,56 @@ fn openapi(dir: PathBuf, check: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Loads the configuration and starts the log in the format the option, else the configuration, asks for
+/// (text when the configuration cannot be loaded).
+fn configure(
+    path: Option<&std::path::Path>,
+    option: Option<LogFormat>,
+) -> (Result<(Config, bool), String>, LogFormat) {
+    match load_config(path) {
+        Ok((mut config, demo)) => {
+            let format = option.unwrap_or(config.observability.log_format);
+            config.observability.log_format = format;
+            logging::init(format);
+            (Ok((config, demo)), format)
+        }
+        Err(e) => {
+            let format = option.unwrap_or_default();
+            logging::init(format);
+            (Err(e), format)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
-        )
-        .init();
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => match load_config(cli.config.as_deref()) {
-            Ok((config, demo)) => serve(config, demo).await,
-            Err(e) => Err(e),
+    let (result, log_format) = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => match configure(cli.config.as_deref(), cli.log_format) {
+            (Ok((config, demo)), format) => (serve(config, demo).await, format),
+            (Err(e), format) => (Err(e), format),
         },
-        Command::Openapi { dir, check } => openapi(dir, check),
+        Command::Openapi { dir, check } => {
+            let format = cli.log_format.unwrap_or_default();
+            logging::init(format);
+            (openapi(dir, check), format)
+        }
         Command::Seed { images, projects, tags_per_image, first } => {
             let projects = if projects.is_empty() { vec![demo::PROJECT.to_owned()] } else { projects };
             let plan = SeedPlan { images, projects, tags_per_image, first };
-            match load_config(cli.config.as_deref()) {
-                Ok((config, _)) => seed(&config, &plan).await,
-                Err(e) => Err(e),
+            match configure(cli.config.as_deref(), cli.log_format) {
+                (Ok((config, _)), format) => (seed(&config, &plan).await, format),
+                (Err(e), format) => (Err(e), format),
             }
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("ims-tags: {message}");
+            match log_format {
+                LogFormat::Text => eprintln!("ims-tags: {message}"),
+                LogFormat::Json => tracing::error!(error = %message, "ims-tags stopped"),
+            }
             ExitCode::FAILURE
         }
     }

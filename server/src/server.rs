@@ -16,6 +16,8 @@ use crate::body::{BodyBudget, BodyGuard};
 use crate::config::Config;
 use crate::host::HostPolicy;
 use crate::net::{self, NetSettings};
+use crate::ops::logging::LogFormat;
+use crate::ops::{self, OpsSettings};
 use crate::store::fair::FairShare;
 use crate::store::sqlite::SqliteStore;
 
@@ -50,6 +52,12 @@ impl Server {
     /// Opens the store, binds `config.listen` and starts serving in the background.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
         config.check().map_err(StartError::Config)?;
+        // Before anything that reports a metric is built.
+        let metrics = if config.observability.metrics {
+            Some(ops::prometheus::install().map_err(StartError::Config)?)
+        } else {
+            None
+        };
         let net_settings = NetSettings::from_config(&config.http, net::raise_open_files_limit());
         let store = SqliteStore::open(&config.sqlite_path(), &config.sqlite_options())?;
         let store = FairShare::new(Arc::new(store), config.fair_sharing);
@@ -76,6 +84,11 @@ impl Server {
                     .as_ref()
                     .map(|url| url.trim_end_matches('/').to_owned()),
             }),
+            ops: OpsSettings {
+                metrics,
+                log_requests: config.observability.log_format == LogFormat::Json,
+                readiness_timeout: Duration::from_millis(config.observability.readiness_timeout_ms),
+            },
         };
         let router = app::router(state, auth, settings);
         let listener = TcpListener::bind(config.listen)

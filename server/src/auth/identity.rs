@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 
 use crate::config::Grant;
 use crate::error::ApiError;
+use crate::ops::requests::RequestNote;
 
 /// The IAM actions of contract section 5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +109,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             parts.extensions.get::<Arc<Principal>>().cloned().ok_or_else(|| {
                 ApiError::Unauthenticated("no credentials were checked for this route".into())
             })?;
+        // For the request's log line, when there is one.
+        let note = parts.extensions.get::<Arc<RequestNote>>().cloned();
+        if let Some(note) = &note {
+            note.record_caller(&principal.name);
+        }
         let path_project = path_project(parts)?;
         let header = match parts.headers.get("x-project-id") {
             None => None,
@@ -119,6 +125,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             ),
         };
         let project = principal.resolve_project(path_project.as_deref(), header.as_deref())?;
+        if let Some(note) = &note {
+            note.record_project(&project);
+        }
         Ok(Caller { principal, project })
     }
 }

@@ -30,6 +30,10 @@ use super::NetSettings;
 use super::io::ConnIo;
 use super::listener::Registry;
 use crate::host::LocalAddr;
+use crate::ops::prometheus::{
+    CLOSED_ENDED, CLOSED_ERROR, CLOSED_EVICTED, CLOSED_HEADER_READ_TIMEOUT, CLOSED_KEEP_ALIVE_TIMEOUT,
+    CLOSED_SHUTDOWN, GaugeHeld, HTTP_CONNECTIONS_CLOSED, HTTP_CONNECTIONS_OPEN,
+};
 
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,13 +149,14 @@ pub(crate) struct ConnContext {
 enum End {
     /// hyper is done (the client closed, or an answer closed the connection, or an error).
     Finished(Result<(), hyper::Error>),
-    /// A timeout, an eviction or a shutdown: close without waiting.
+    /// A timeout, an eviction or a shutdown (the reason's metric label): close without waiting.
     Dropped(&'static str),
 }
 
 /// Serves one accepted connection until it ends, then gives back its slot.
 pub(crate) async fn run(stream: TcpStream, slot: OwnedSemaphorePermit, context: Arc<ConnContext>) {
     let (id, state) = context.registry.insert();
+    let open = GaugeHeld::raise(metrics::gauge!(HTTP_CONNECTIONS_OPEN), 1.0);
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok();
     let service = ConnService { router: context.router.clone(), state: state.clone(), local };
@@ -172,7 +177,8 @@ pub(crate) async fn run(stream: TcpStream, slot: OwnedSemaphorePermit, context: 
             () = state.wake.notified() => {
                 match (state.stop(), state.phase()) {
                     (Stop::No, _) => {}
-                    (Stop::Now, _) => break End::Dropped("closed by the listener"),
+                    (Stop::Now, _) if context.registry.is_draining() => break End::Dropped(CLOSED_SHUTDOWN),
+                    (Stop::Now, _) => break End::Dropped(CLOSED_EVICTED),
                     (Stop::Graceful, Phase::Request) => {
                         if !graceful_sent {
                             Pin::new(&mut conn).graceful_shutdown();
@@ -181,35 +187,43 @@ pub(crate) async fn run(stream: TcpStream, slot: OwnedSemaphorePermit, context: 
                     }
                     // After the answer to its last request, hyper closes the connection itself.
                     (Stop::Graceful, _) if graceful_sent => {}
-                    (Stop::Graceful, _) => break End::Dropped("closed for shutdown"),
+                    (Stop::Graceful, _) => break End::Dropped(CLOSED_SHUTDOWN),
                 }
             }
             () = timer => {
                 if state.deadline(settings).is_some_and(|d| d <= Instant::now()) {
                     break End::Dropped(match state.phase() {
-                        Phase::Idle => "keep-alive timeout",
-                        _ => "header-read timeout",
+                        Phase::Idle => CLOSED_KEEP_ALIVE_TIMEOUT,
+                        _ => CLOSED_HEADER_READ_TIMEOUT,
                     });
                 }
             }
         }
     };
     let mut io = conn.into_parts().io.into_inner();
-    match end {
+    let reason = match end {
         End::Finished(result) => {
-            if let Err(error) = result {
-                tracing::debug!(%error, "connection ended with an error");
-            }
+            let reason = match result {
+                Ok(()) => CLOSED_ENDED,
+                Err(error) => {
+                    tracing::debug!(%error, "connection ended with an error");
+                    CLOSED_ERROR
+                }
+            };
             lingering_close(&mut io, &state, settings.lingering_close).await;
+            reason
         }
         End::Dropped(why) => {
             tracing::debug!(why, "connection closed");
             let _ = tokio::time::timeout(Duration::from_millis(100), io.shutdown()).await;
+            why
         }
-    }
+    };
     drop(io);
     context.registry.remove(id);
     drop(slot);
+    drop(open);
+    metrics::counter!(HTTP_CONNECTIONS_CLOSED, "reason" => reason).increment(1);
 }
 
 /// Sends what is left, shuts the write side, then reads and discards input until the client closes,

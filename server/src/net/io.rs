@@ -20,6 +20,8 @@ use uuid::Uuid;
 
 use super::connection::ConnState;
 use crate::error::ApiError;
+use crate::ops::prometheus::HTTP_REQUESTS;
+use crate::ops::requests::UNMATCHED;
 
 /// A TCP connection with the two duties above.
 pub(crate) struct ConnIo {
@@ -82,6 +84,8 @@ fn envelope_response(error: &ApiError) -> Bytes {
     let body = serde_json::to_vec(&error.body()).unwrap_or_default();
     let id = Uuid::new_v4();
     tracing::info!(%id, status = status.as_u16(), "answered a request that could not be parsed");
+    metrics::counter!(HTTP_REQUESTS, "operation" => UNMATCHED, "status" => status.as_u16().to_string())
+        .increment(1);
     let head = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\
          x-request-id: {id}\r\ndate: {}\r\n\r\n",

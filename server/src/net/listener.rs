@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +18,10 @@ use tokio::time::Instant;
 
 use super::NetSettings;
 use super::connection::{self, ConnContext, ConnState, Phase, Stop};
+use crate::ops::prometheus::{
+    CLOSED_ENDED, CLOSED_ERROR, CLOSED_EVICTED, CLOSED_HEADER_READ_TIMEOUT, CLOSED_KEEP_ALIVE_TIMEOUT,
+    CLOSED_SHUTDOWN, HTTP_CONNECTIONS_CLOSED, HTTP_CONNECTIONS_MAX, HTTP_CONNECTIONS_OPEN,
+};
 
 /// Every open connection.
 #[derive(Debug)]
@@ -25,6 +29,8 @@ pub(crate) struct Registry {
     origin: Instant,
     next_id: AtomicU64,
     connections: Mutex<HashMap<u64, Arc<ConnState>>>,
+    /// Set once the shutdown drain has begun.
+    draining: AtomicBool,
 }
 
 impl Registry {
@@ -33,7 +39,13 @@ impl Registry {
             origin: Instant::now(),
             next_id: AtomicU64::new(0),
             connections: Mutex::new(HashMap::new()),
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the shutdown drain has begun (a connection told to stop is then not being evicted).
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<ConnState>>> {
@@ -68,7 +80,9 @@ impl Registry {
         }
     }
 
+    /// Asks every connection to stop (the shutdown drain).
     fn stop_all(&self, stop: Stop) -> usize {
+        self.draining.store(true, Ordering::Release);
         let connections = self.lock();
         for state in connections.values() {
             state.request_stop(stop);
@@ -113,6 +127,18 @@ pub(crate) async fn serve(
     stop: impl std::future::Future<Output = ()>,
 ) {
     let registry = Arc::new(Registry::new());
+    metrics::gauge!(HTTP_CONNECTIONS_MAX).set(settings.max_connections as f64);
+    metrics::gauge!(HTTP_CONNECTIONS_OPEN).increment(0.0);
+    for reason in [
+        CLOSED_ENDED,
+        CLOSED_ERROR,
+        CLOSED_HEADER_READ_TIMEOUT,
+        CLOSED_KEEP_ALIVE_TIMEOUT,
+        CLOSED_EVICTED,
+        CLOSED_SHUTDOWN,
+    ] {
+        metrics::counter!(HTTP_CONNECTIONS_CLOSED, "reason" => reason).increment(0);
+    }
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.max_header_size(settings.max_request_head_bytes)

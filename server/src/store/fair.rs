@@ -27,6 +27,10 @@ use super::{Store, StoreError, TaggedImage};
 use crate::domain::image::{Image, NewImage};
 use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
 use crate::domain::tag::{Tag, TagChange};
+use crate::ops::prometheus::{
+    FAIR_SHARE_REFUSALS, FAIR_SHARE_SLOTS, FAIR_SHARE_SLOTS_IN_USE, GaugeHeld, REFUSED_BUSY,
+    REFUSED_PROJECT_SHARE,
+};
 
 /// The limits on concurrent expensive reads (config table `[fair_sharing]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +90,7 @@ struct Admission {
     project: String,
     own: Arc<Semaphore>,
     permits: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+    _in_use: GaugeHeld,
 }
 
 impl Drop for Admission {
@@ -123,6 +128,11 @@ impl Gate {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(self.limits.max_wait_ms);
         let own = self.project_slots(project);
         let refuse = |error: StoreError| {
+            let reason = match error {
+                StoreError::OverShare { .. } => REFUSED_PROJECT_SHARE,
+                _ => REFUSED_BUSY,
+            };
+            metrics::counter!(FAIR_SHARE_REFUSALS, "reason" => reason).increment(1);
             self.forget_if_idle(project, &own);
             tracing::debug!(project, %error, "expensive read refused");
             Err(error)
@@ -140,6 +150,7 @@ impl Gate {
             project: project.to_owned(),
             own: own.clone(),
             permits: Some((project_permit, slot)),
+            _in_use: GaugeHeld::raise(metrics::gauge!(FAIR_SHARE_SLOTS_IN_USE), 1.0),
         })
     }
 }
@@ -158,6 +169,11 @@ impl FairShare {
             slots: Arc::new(Semaphore::new(limits.expensive_reads)),
             projects: Mutex::new(HashMap::new()),
         };
+        metrics::gauge!(FAIR_SHARE_SLOTS).set(limits.expensive_reads as f64);
+        metrics::gauge!(FAIR_SHARE_SLOTS_IN_USE).increment(0.0);
+        for reason in [REFUSED_PROJECT_SHARE, REFUSED_BUSY] {
+            metrics::counter!(FAIR_SHARE_REFUSALS, "reason" => reason).increment(0);
+        }
         FairShare { inner, gate: Arc::new(gate) }
     }
 
@@ -237,6 +253,10 @@ impl Store for FairShare {
     ) -> Result<(u64, Vec<TaggedImage>), StoreError> {
         let (owner, query) = (project.to_owned(), query.clone());
         self.expensive(project, |store| async move { store.query_images(&owner, &query, page).await }).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
     }
 }
 

@@ -132,4 +132,8 @@ pub trait Store: Send + Sync + 'static {
         query: &TagQuery,
         page: Option<Page>,
     ) -> Result<(u64, Vec<TaggedImage>), StoreError>;
+
+    /// Whether the database answers: a trivial query succeeds (readiness, `GET /readyz`). The caller bounds
+    /// the wait.
+    async fn ping(&self) -> Result<(), StoreError>;
 }

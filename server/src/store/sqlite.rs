@@ -22,6 +22,10 @@ use crate::domain::image::{Access, Image, NewImage, Status, Visibility};
 use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery, fold_case};
 use crate::domain::tag::{Tag, TagChange, TagSet};
 use crate::domain::time;
+use crate::ops::prometheus::{
+    GaugeHeld, SQLITE_READERS, SQLITE_READERS_IN_USE, SQLITE_READERS_WAITING, SQLITE_WRITE_GROUP_SIZE,
+    SQLITE_WRITER_QUEUE_DEPTH,
+};
 
 /// The schema migrations, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite/0001_images_and_tags.sql")];
@@ -143,6 +147,10 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || run_writer(writer, receiver))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        metrics::gauge!(SQLITE_READERS).set(pool.len() as f64);
+        for gauge in [SQLITE_READERS_IN_USE, SQLITE_READERS_WAITING, SQLITE_WRITER_QUEUE_DEPTH] {
+            metrics::gauge!(gauge).increment(0.0);
+        }
         Ok(SqliteStore {
             writer: sender,
             reader_permits: Arc::new(Semaphore::new(pool.len())),
@@ -160,10 +168,13 @@ impl SqliteStore {
     {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn WriteJob> = Box::new(Job { work, reply });
+        // Lowered by the writer when it takes the write, or here if it never gets queued.
+        let queued = GaugeHeld::raise(metrics::gauge!(SQLITE_WRITER_QUEUE_DEPTH), 1.0);
         self.writer
             .send(job)
             .await
             .map_err(|_| StoreError::Backend("the writer thread has stopped".into()))?;
+        queued.hand_over();
         answer.await.map_err(|_| StoreError::Backend("the writer thread dropped a write".into()))?
     }
 
@@ -178,17 +189,20 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let waiting = GaugeHeld::raise(metrics::gauge!(SQLITE_READERS_WAITING), 1.0);
         let permit = self
             .reader_permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| StoreError::Backend("the reader pool is closed".into()))?;
+        drop(waiting);
+        let in_use = GaugeHeld::raise(metrics::gauge!(SQLITE_READERS_IN_USE), 1.0);
         let pool = self.readers.clone();
         let time_limit = self.query_time_limit;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _permit = (permit, in_use);
             let _span = span.enter();
             let mut conn = pool
                 .lock()
@@ -264,6 +278,8 @@ fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
+        metrics::gauge!(SQLITE_WRITER_QUEUE_DEPTH).decrement(group.len() as f64);
+        metrics::histogram!(SQLITE_WRITE_GROUP_SIZE).record(group.len() as f64);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let message = e.to_string();
             group.into_iter().for_each(|job| job.refuse(StoreError::Backend(message.clone())));
@@ -712,6 +728,17 @@ impl Store for SqliteStore {
             Ok((u64::try_from(total).unwrap_or(0), found))
         })
         .await
+    }
+
+    /// A reader connection reads the schema (a read transaction on the file, which `SELECT 1` would not
+    /// open), and the writer thread takes the write lock and commits an empty transaction: both fail or hang
+    /// while the database cannot be used (another process holding its write lock, the writer thread gone).
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            Ok(conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?)
+        })
+        .await?;
+        self.write(|_| Ok(())).await
     }
 }
 

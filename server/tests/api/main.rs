@@ -13,5 +13,6 @@ mod fair;
 mod front_door;
 mod glance_messages;
 mod ims_v2;
+mod ops;
 mod registry;
 mod spec;

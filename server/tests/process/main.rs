@@ -1,7 +1,8 @@
 //! Tests of the real `ims-tags` binary as a process (issue 7): SIGTERM drains within the grace period and
 //! loses no acknowledged write; the connection cap keeps the service answering when idle sockets outnumber
 //! the open-files limit; a burst of AK/SK requests with large bodies keeps the resident memory bounded, and
-//! a bad signature with a signed content hash is refused without the body being read.
+//! a bad signature with a signed content hash is refused without the body being read. `ops`: the metrics
+//! and JSON logs of a running process (issue 8).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -16,6 +17,8 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+mod ops;
 
 const TOKEN: &str = "process-test-token";
 const AK: &str = "AKPROCESS000000000";
@@ -74,6 +77,11 @@ impl Drop for Running {
 /// `settings` as `IMS_TAGS_*` variables (which an older build ignores rather than refuses), under
 /// `ulimit -n open_files` when given.
 fn start(dir: &Path, settings: &[(&str, &str)], open_files: Option<u64>) -> Running {
+    start_with_args(dir, settings, open_files, &[])
+}
+
+/// [`start`], with further command-line arguments.
+fn start_with_args(dir: &Path, settings: &[(&str, &str)], open_files: Option<u64>, args: &[&str]) -> Running {
     let config = dir.join("config.toml");
     let data = dir.join("data");
     std::fs::write(
@@ -109,6 +117,7 @@ actions = ["*"]
     let log = std::fs::File::create(dir.join("server.log")).expect("log file");
     let mut child = command
         .args(["--config", config.to_str().expect("path")])
+        .args(args)
         .env("RUST_LOG", "warn")
         .envs(settings.iter().copied())
         .stdout(Stdio::piped())

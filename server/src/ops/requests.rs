@@ -1,0 +1,185 @@
+//! Every request, observed from outside all other layers: counted and timed by OpenAPI operation id and
+//! status, and, with JSON logs, written as one log line carrying its request id, operation, method, path,
+//! status, latency, and the caller and project the `Caller` extractor resolved (never a credential).
+//!
+//! The operation is found from the request's path and method with the same route templates the router
+//! serves (axum routes with `matchit`), before any layer runs, so a request refused before it reaches its
+//! handler (413 for a declared body, 408, 503 on the timeout, 401) still counts under its operation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics::SharedString;
+use utoipa::openapi::OpenApi;
+
+use super::prometheus::{HTTP_REQUEST_DURATION, HTTP_REQUESTS};
+
+/// The operation label of a request that matches no route and method.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Routes served outside the OpenAPI document, with their operation labels.
+pub const UNDOCUMENTED_ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "healthz"),
+    ("GET", "/readyz", "readyz"),
+    ("GET", "/metrics", "metrics"),
+    ("GET", "/openapi.json", "openapi_document"),
+    ("GET", "/openapi-3.0.json", "openapi_document"),
+    ("GET", "/swagger-ui", "swagger_ui"),
+    ("GET", "/swagger-ui/", "swagger_ui"),
+    ("GET", "/swagger-ui/{*file}", "swagger_ui"),
+    // Op 8 for the key `action`, which the batch route's static segment shadows.
+    ("DELETE", "/v2/{project_id}/images/{image_id}/tags/action", "delete_image_tag"),
+];
+
+/// The operation of each route template and method.
+pub struct Operations {
+    routes: matchit::Router<HashMap<Method, SharedString>>,
+}
+
+impl Operations {
+    /// The operations of `doc` and of [`UNDOCUMENTED_ROUTES`].
+    pub fn new(doc: &OpenApi) -> Operations {
+        let mut by_path: HashMap<String, HashMap<Method, SharedString>> = HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            let methods = by_path.entry(path.clone()).or_default();
+            let operations = [
+                (Method::GET, &item.get),
+                (Method::PUT, &item.put),
+                (Method::POST, &item.post),
+                (Method::DELETE, &item.delete),
+                (Method::PATCH, &item.patch),
+                (Method::HEAD, &item.head),
+                (Method::OPTIONS, &item.options),
+            ];
+            for (method, operation) in operations {
+                if let Some(id) = operation.as_ref().and_then(|o| o.operation_id.clone()) {
+                    methods.insert(method, SharedString::from_shared(Arc::from(id)));
+                }
+            }
+        }
+        for (method, path, label) in UNDOCUMENTED_ROUTES {
+            let method = Method::from_bytes(method.as_bytes()).expect("a method name");
+            by_path.entry((*path).to_owned()).or_default().insert(method, SharedString::const_str(label));
+        }
+        let mut routes = matchit::Router::new();
+        for (path, methods) in by_path {
+            // Both come from the router's own route table, which axum has already accepted.
+            routes.insert(path, methods).expect("route templates the router accepted");
+        }
+        Operations { routes }
+    }
+
+    /// The operation label of a request: its operation id, or [`UNMATCHED`]. `HEAD` counts as the `GET`
+    /// it is answered by.
+    pub fn find(&self, method: &Method, path: &str) -> SharedString {
+        let Ok(found) = self.routes.at(path) else { return SharedString::const_str(UNMATCHED) };
+        let methods = found.value;
+        methods
+            .get(method)
+            .or_else(|| (method == Method::HEAD).then(|| methods.get(&Method::GET)).flatten())
+            .cloned()
+            .unwrap_or(SharedString::const_str(UNMATCHED))
+    }
+}
+
+/// What the layers inside learn about a request for its log line: who called, and in which project.
+#[derive(Debug, Default)]
+pub struct RequestNote {
+    caller: OnceLock<String>,
+    project: OnceLock<String>,
+}
+
+impl RequestNote {
+    /// The caller's name for logs (`token:<name>` or `ak:<access key>`).
+    pub fn record_caller(&self, name: &str) {
+        let _ = self.caller.set(name.to_owned());
+    }
+
+    /// The project the request acts in.
+    pub fn record_project(&self, project: &str) {
+        let _ = self.project.set(project.to_owned());
+    }
+}
+
+/// The settings of [`observe_requests`].
+pub struct RequestObserver {
+    /// Route templates and methods to operation ids.
+    pub operations: Operations,
+    /// Whether each request gets a log line (JSON logs).
+    pub log_requests: bool,
+}
+
+/// The middleware: counts and times every request by operation and status, and logs it when asked to.
+pub async fn observe_requests(
+    State(observer): State<Arc<RequestObserver>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let operation = observer.operations.find(request.method(), request.uri().path());
+    let logged = observer.log_requests.then(|| {
+        let note = Arc::new(RequestNote::default());
+        request.extensions_mut().insert(note.clone());
+        let id =
+            request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+        (note, id, request.method().clone(), request.uri().path().to_owned())
+    });
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    metrics::counter!(HTTP_REQUESTS, "operation" => operation.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION, "operation" => operation.clone())
+        .record(elapsed.as_secs_f64());
+    if let Some((note, request_id, method, path)) = logged {
+        tracing::info!(
+            request_id,
+            operation = &*operation,
+            method = %method,
+            path,
+            status,
+            latency_ms = elapsed.as_micros() as f64 / 1000.0,
+            caller = note.caller.get().map(String::as_str),
+            project = note.project.get().map(String::as_str),
+            "request"
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_map_to_their_operation_ids() {
+        let operations = Operations::new(&crate::app::openapi());
+        let find = |method: Method, path: &str| operations.find(&method, path).into_owned();
+        assert_eq!(find(Method::POST, "/v2/images"), "glance_create_image");
+        assert_eq!(find(Method::GET, "/v2/images/x"), "glance_show_image");
+        assert_eq!(find(Method::HEAD, "/v2/images/x"), "glance_show_image", "HEAD is answered by GET");
+        assert_eq!(find(Method::PUT, "/v2/images/x/tags/a%2Fb"), "glance_create_tag");
+        assert_eq!(find(Method::POST, "/v2/p/images/i/tags/action"), "batch_add_or_delete_tags");
+        assert_eq!(find(Method::DELETE, "/v2/p/images/i/tags/action"), "delete_image_tag");
+        assert_eq!(find(Method::DELETE, "/v2/p/images/i/tags/env"), "delete_image_tag");
+        for (path, label) in [
+            ("/healthz", "healthz"),
+            ("/readyz", "readyz"),
+            ("/metrics", "metrics"),
+            ("/openapi.json", "openapi_document"),
+            ("/openapi-3.0.json", "openapi_document"),
+            ("/swagger-ui", "swagger_ui"),
+        ] {
+            assert_eq!(find(Method::GET, path), label, "{path}");
+        }
+        assert_eq!(find(Method::GET, "/swagger-ui/"), "swagger_ui");
+        assert_eq!(find(Method::GET, "/swagger-ui/index.css"), "swagger_ui");
+        assert_eq!(find(Method::GET, "/nowhere"), UNMATCHED);
+        assert_eq!(find(Method::PATCH, "/v2/images"), UNMATCHED, "a route without this method");
+    }
+}
