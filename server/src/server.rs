@@ -13,7 +13,6 @@ use crate::app::{self, HttpSettings};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::store::fair::FairShare;
-use crate::store::sqlite::SqliteStore;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,10 +44,14 @@ pub struct Server {
 impl Server {
     /// Opens the store, binds `config.listen` and starts serving in the background.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
-        config.fair_sharing.check(config.sqlite_readers).map_err(StartError::Config)?;
+        let database = config.database().map_err(StartError::Config)?;
+        config
+            .fair_sharing
+            .check(config.read_connections().map_err(StartError::Config)?)
+            .map_err(StartError::Config)?;
         config.query_limits.check().map_err(StartError::Config)?;
-        let store = SqliteStore::open(&config.sqlite_path(), &config.sqlite_options())?;
-        let store = FairShare::new(Arc::new(store), config.fair_sharing);
+        let store = database.open(&config.sqlite_options(), &config.postgres_options()).await?;
+        let store = FairShare::new(store, config.fair_sharing);
         let state = AppState(Arc::new(App {
             store: Arc::new(store),
             limits: config.limits,
