@@ -34,7 +34,8 @@ fn random_condition(rng: &mut Lcg) -> TagCondition {
 }
 
 fn random_list(rng: &mut Lcg) -> Vec<TagCondition> {
-    let n = if rng.next(2) == 0 { 0 } else { 1 + rng.next(2) };
+    // Up to five entries: long enough for the PostgreSQL store to count some conditions rather than join them.
+    let n = if rng.next(2) == 0 { 0 } else { 1 + rng.next(5) };
     let mut list: Vec<TagCondition> = Vec::new();
     for _ in 0..n {
         let c = random_condition(rng);

@@ -19,6 +19,10 @@ use crate::domain::query::{
     ImageFilter, ImageListQuery, ImageType, NameMatch, SortKey, TagCondition, TagQuery,
 };
 
+/// Tag conditions of one list that become joins (each a set of images from the tag index); the planner's
+/// time grows fast with the number of joins, so further conditions are counted image by image instead.
+const JOINED_CONDITIONS: usize = 4;
+
 /// A typed query parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Param {
@@ -174,29 +178,32 @@ impl<'p> Where<'p> {
         )
     }
 
-    /// The image holds every condition (distinct keys). In the owned arm the first condition gives the
-    /// candidate images, read from the owner-first tag index (a semi-join); the others, and all of them in
-    /// the other arm (public images are few), are counted for each candidate.
+    /// The image holds every condition (distinct keys). In the owned arm the first `JOINED_CONDITIONS` are
+    /// each the set of images read from the owner-first tag index (semi-joins: the planner drives from the
+    /// most selective); the others, and all of them in the other arm (public images are few), are counted for
+    /// each candidate.
     fn having_all(&mut self, conditions: &[TagCondition]) {
-        let rest = match (self.arm, conditions.split_first()) {
-            (_, None) => return,
-            (Arm::Owned, Some((first, rest))) => {
-                let owner = self.params.push(Param::Text(self.project.clone()));
-                let key = self.text(&first.key);
-                let mut sql = format!(
-                    "i.id IN (SELECT t.image_id FROM image_tags t WHERE t.owner = {owner} AND t.key = {key}"
-                );
-                if !first.values.is_empty() {
-                    let values = self.params.push(Param::Texts(first.values.clone()));
-                    sql.push_str(&format!(" AND t.value = ANY({values})"));
+        let counted = match self.arm {
+            Arm::Owned => {
+                let (joined, counted) = conditions.split_at(conditions.len().min(JOINED_CONDITIONS));
+                for condition in joined {
+                    let owner = self.params.push(Param::Text(self.project.clone()));
+                    let key = self.text(&condition.key);
+                    let mut sql = format!(
+                        "i.id IN (SELECT t.image_id FROM image_tags t WHERE t.owner = {owner} AND t.key = {key}"
+                    );
+                    if !condition.values.is_empty() {
+                        let values = self.params.push(Param::Texts(condition.values.clone()));
+                        sql.push_str(&format!(" AND t.value = ANY({values})"));
+                    }
+                    sql.push(')');
+                    self.conditions.push(sql);
                 }
-                sql.push(')');
-                self.conditions.push(sql);
-                rest
+                counted
             }
-            (Arm::PublicOthers, Some(_)) => conditions,
+            Arm::PublicOthers => conditions,
         };
-        self.counted_all(rest);
+        self.counted_all(counted);
     }
 
     /// The image holds every condition (distinct keys), counted for each candidate image.
