@@ -89,10 +89,12 @@ impl PostgresStore {
         let migrated = async {
             client
                 .batch_execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    "SET client_min_messages = warning;
+                     CREATE TABLE IF NOT EXISTS schema_migrations (
                          version    integer PRIMARY KEY,
                          applied_at timestamptz NOT NULL DEFAULT now()
-                     )",
+                     );
+                     RESET client_min_messages",
                 )
                 .await?;
             let applied: Vec<i32> = client
