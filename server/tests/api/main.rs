@@ -10,6 +10,7 @@ mod aksk;
 mod authorization;
 mod coverage;
 mod crash;
+mod database_outage;
 mod errors;
 mod fair;
 mod ims_v1;

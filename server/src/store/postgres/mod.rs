@@ -51,15 +51,7 @@ impl PostgresStore {
     pub async fn connect(url: &str, options: &PostgresOptions) -> Result<PostgresStore, StoreError> {
         let mut config: PgConfig =
             url.parse().map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        let synchronous_commit = match options.durability {
-            Durability::Full => "on",
-            Durability::Normal => "off",
-        };
-        let statement_timeout = options.query_time_limit.map_or(0, |l| l.as_millis().max(1));
-        let mut session = format!(
-            "-c synchronous_commit={synchronous_commit} -c statement_timeout={statement_timeout} \
-             -c default_transaction_isolation=read\\ committed"
-        );
+        let mut session = session_options(options);
         if let Some(given) = config.get_options() {
             session = format!("{given} {session}");
         }
@@ -196,6 +188,20 @@ impl PostgresStore {
     }
 }
 
+/// The settings every connection starts with (PostgreSQL's start-up `options`): `synchronous_commit` from the
+/// durability setting, `statement_timeout` from the per-query time limit (0: none), READ COMMITTED.
+fn session_options(options: &PostgresOptions) -> String {
+    let synchronous_commit = match options.durability {
+        Durability::Full => "on",
+        Durability::Normal => "off",
+    };
+    let statement_timeout = options.query_time_limit.map_or(0, |l| l.as_millis().max(1));
+    format!(
+        "-c synchronous_commit={synchronous_commit} -c statement_timeout={statement_timeout} \
+         -c default_transaction_isolation=read\\ committed"
+    )
+}
+
 /// What a transaction does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TransactionKind {
@@ -224,5 +230,28 @@ impl Drop for Transaction {
         if let Some(client) = self.client.take() {
             drop(Object::take(client));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Commits are flushed before they are acknowledged by default (`synchronous_commit=on`), `normal`
+    /// switches it off, and the time limit becomes `statement_timeout` in milliseconds.
+    #[test]
+    fn connections_start_with_the_durability_and_the_time_limit() {
+        let options = |durability, limit| PostgresOptions {
+            pool_size: 4,
+            durability,
+            query_time_limit: limit,
+            connect_timeout: Duration::from_secs(1),
+        };
+        let full = session_options(&options(Durability::default(), Some(Duration::from_millis(1500))));
+        assert!(full.contains("-c synchronous_commit=on "), "{full}");
+        assert!(full.contains("-c statement_timeout=1500 "), "{full}");
+        let normal = session_options(&options(Durability::Normal, None));
+        assert!(normal.contains("-c synchronous_commit=off "), "{normal}");
+        assert!(normal.contains("-c statement_timeout=0 "), "no limit: {normal}");
     }
 }
