@@ -219,3 +219,25 @@ pub trait Store: Send + Sync + 'static {
         page: Option<Page>,
     ) -> Result<(u64, Vec<TaggedImage>), StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_name_sqlite_files_or_postgres_databases_without_their_password() {
+        assert_eq!(Database::parse("sqlite://data/x.sqlite3"), Ok(Database::Sqlite("data/x.sqlite3".into())));
+        assert_eq!(
+            Database::parse("sqlite:///var/lib/x.sqlite3"),
+            Ok(Database::Sqlite("/var/lib/x.sqlite3".into()))
+        );
+        for url in ["postgres://u:s3cret@db:6432/ims", "postgresql://u:s3cret@db:6432/ims?sslmode=disable"] {
+            let database = Database::parse(url).expect("a PostgreSQL URL");
+            assert_eq!(database.to_string(), "PostgreSQL database ims on db:6432");
+            assert!(!format!("{database:?}").contains("s3cret"));
+        }
+        for bad in ["sqlite://", "mysql://db/ims", "data/x.sqlite3", "postgres://db:notaport/ims"] {
+            assert!(Database::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -76,8 +76,14 @@ impl PostgresStore {
     /// Applies the migrations not yet recorded, each in its own transaction, under an advisory lock so that
     /// replicas starting together apply each migration once.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| self.error(e))?;
+        // A connection of its own, closed afterwards: without a time limit (waiting for another replica's
+        // migrations, or running a long one, must not time out), and not handed on in that state.
+        let client = Object::take(self.client().await?);
+        client
+            .batch_execute("SET statement_timeout = 0")
+            .await
+            .and(client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await)
+            .map_err(|e| self.error(e))?;
         let migrated = async {
             client
                 .batch_execute(
@@ -101,8 +107,7 @@ impl PostgresStore {
                 }
                 client
                     .batch_execute(&format!(
-                        "BEGIN; SET LOCAL statement_timeout = 0; {migration}; \
-                         INSERT INTO schema_migrations (version) VALUES ({version}); COMMIT;"
+                        "BEGIN; {migration}; INSERT INTO schema_migrations (version) VALUES ({version}); COMMIT;"
                     ))
                     .await?;
                 tracing::info!(version, "applied a PostgreSQL migration");
@@ -111,10 +116,6 @@ impl PostgresStore {
         }
         .await;
         let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await;
-        if migrated.is_err() {
-            // A failed migration leaves its transaction open: the connection is not fit for the pool.
-            drop(Object::take(client));
-        }
         migrated.map_err(|e| self.error(e))?;
         unlocked.map_err(|e| self.error(e))?;
         Ok(())
@@ -130,15 +131,17 @@ impl PostgresStore {
 
     /// Starts a transaction of `kind` on a pooled connection.
     async fn begin(&self, kind: TransactionKind) -> Result<Transaction, StoreError> {
-        let client = self.client().await?;
+        // The guard holds the connection from before `BEGIN` is sent, so that a request abandoned at any
+        // point after it closes the connection rather than pooling it inside a transaction.
+        let tx = Transaction { client: Some(self.client().await?) };
         let begin = match kind {
             // The row locks taken by writes, and the statements after them, see the latest commits: READ
             // COMMITTED takes a new snapshot for each statement.
             TransactionKind::Write => "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = 0",
             TransactionKind::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
         };
-        client.batch_execute(begin).await.map_err(|e| self.error(e))?;
-        Ok(Transaction { client: Some(client) })
+        tx.client()?.batch_execute(begin).await.map_err(|e| self.error(e))?;
+        Ok(tx)
     }
 
     /// Ends a transaction: commits it when `result` is `Ok`, rolls it back otherwise; a commit that fails

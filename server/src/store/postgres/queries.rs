@@ -215,6 +215,37 @@ impl PostgresStore {
             SortKey::UpdatedAt => Param::Int(image.updated_at),
         })
     }
+    /// A page of `GET /v2/images`: the images after the marker in both arms, merged, with their details.
+    async fn list_page(
+        &self,
+        client: &Object,
+        project: &str,
+        query: &ImageListQuery,
+    ) -> Result<Vec<Image>, StoreError> {
+        let marker = match query.marker {
+            Some(id) => Some((self.marker(client, query, id, project).await?, id)),
+            None => None,
+        };
+        let sort = sql::sort_expression(query.sort_key);
+        let dir = sql::direction(query);
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let mut params = Params::default();
+        let mut arms = Vec::new();
+        for arm in ARMS {
+            let mut clause = Where::arm(arm, project, &mut params).filter(&query.filter);
+            if let Some((value, id)) = &marker {
+                clause = clause.after(query, value.clone(), *id);
+            }
+            arms.push(format!(
+                "(SELECT {IMAGE_COLUMNS}, {sort} AS sort_value FROM images i WHERE {} \
+                 ORDER BY {sort} {dir}, i.id {dir} LIMIT {limit})",
+                clause.sql()
+            ));
+        }
+        let page = format!("{} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}", arms.join(" UNION ALL "));
+        let statement = sql::with_details(&page, &format!("ORDER BY p.sort_value {dir}, p.id {dir}"));
+        self.typed(client, &statement, &params).await?.iter().map(image_from_row).collect()
+    }
 }
 
 #[async_trait]
@@ -238,36 +269,16 @@ impl Store for PostgresStore {
     }
 
     async fn list_images(&self, project: &str, query: &ImageListQuery) -> Result<Vec<Image>, StoreError> {
-        let tx = self.begin(TransactionKind::Read).await?;
-        let result = async {
-            let client = tx.client()?;
-            let marker = match query.marker {
-                Some(id) => Some((self.marker(client, query, id, project).await?, id)),
-                None => None,
-            };
-            let sort = sql::sort_expression(query.sort_key);
-            let dir = sql::direction(query);
-            let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-            let mut params = Params::default();
-            let mut arms = Vec::new();
-            for arm in ARMS {
-                let mut clause = Where::arm(arm, project, &mut params).filter(&query.filter);
-                if let Some((value, id)) = &marker {
-                    clause = clause.after(query, value.clone(), *id);
-                }
-                arms.push(format!(
-                    "(SELECT {IMAGE_COLUMNS}, {sort} AS sort_value FROM images i WHERE {} \
-                     ORDER BY {sort} {dir}, i.id {dir} LIMIT {limit})",
-                    clause.sql()
-                ));
+        match query.marker {
+            // Without a marker, the page is one statement.
+            None => self.list_page(&self.client().await?, project, query).await,
+            // With one, its sort value and the page come from one snapshot.
+            Some(_) => {
+                let tx = self.begin(TransactionKind::Read).await?;
+                let result = self.list_page(tx.client()?, project, query).await;
+                self.end(tx, result).await
             }
-            let page =
-                format!("{} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}", arms.join(" UNION ALL "));
-            let statement = sql::with_details(&page, &format!("ORDER BY p.sort_value {dir}, p.id {dir}"));
-            self.typed(client, &statement, &params).await?.iter().map(image_from_row).collect()
         }
-        .await;
-        self.end(tx, result).await
     }
 
     async fn delete_image(&self, id: Uuid, project: &str) -> Result<(), StoreError> {
