@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use ims_tags::domain::image::{NewImage, Status, Visibility};
-use ims_tags::domain::query::{NameMatch, Page, TagCondition, TagQuery};
+use ims_tags::domain::query::{
+    ImageFilter, ImageListQuery, NameMatch, Page, SortKey, TagCondition, TagQuery,
+};
 use ims_tags::domain::tag::TagSet;
 use uuid::Uuid;
 
@@ -104,4 +106,62 @@ async fn tag_queries_agree_with_the_reference_predicate() {
         found.sort();
         assert_eq!(found, expected, "round {round}: {query:?}");
     }
+}
+
+/// Keys, values and names compare and sort by their bytes whatever the database's default collation (the
+/// tests' PostgreSQL cluster sorts text linguistically by default: "a" < "B" < "é" < "z"): op 10's
+/// aggregate, op 4's tags, a list sorted by name, and case-sensitive matching.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_sorts_and_matches_by_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open_store(&test_config(dir.path()).await).await;
+    let words = ["a", "B", "z", "é", "Z", "ab", "Ab"];
+    let mut by_bytes: Vec<&str> = words.to_vec();
+    by_bytes.sort();
+    assert_eq!(by_bytes, ["Ab", "B", "Z", "a", "ab", "z", "é"]);
+    let images: Vec<NewImage> = words
+        .iter()
+        .enumerate()
+        .map(|(n, word)| NewImage {
+            id: Uuid::from_u128(n as u128 + 1),
+            name: Some((*word).to_owned()),
+            status: Status::Active,
+            visibility: Visibility::Private,
+            owner: "p".to_owned(),
+            protected: false,
+            os_hidden: false,
+            container_format: None,
+            disk_format: None,
+            min_disk: 0,
+            min_ram: 0,
+            tags: TagSet::from([((*word).to_owned(), (*word).to_owned())]),
+            properties: BTreeMap::new(),
+        })
+        .collect();
+    store.create_images(images).await.expect("created");
+
+    let keys = |tags: Vec<ims_tags::domain::tag::Tag>| tags.into_iter().map(|t| t.key).collect::<Vec<_>>();
+    assert_eq!(keys(store.project_tags("p").await.expect("op 10")), by_bytes);
+    assert_eq!(keys(store.filtered_tags("p", &ImageFilter::default()).await.expect("op 4")), by_bytes);
+    let named = ImageFilter { name: Some("ab".into()), ..ImageFilter::default() };
+    assert_eq!(keys(store.filtered_tags("p", &named).await.expect("op 4 by name")), ["ab"], "case-sensitive");
+
+    let list = ImageListQuery {
+        filter: ImageFilter::default(),
+        sort_key: SortKey::Name,
+        ascending: true,
+        limit: 100,
+        marker: None,
+    };
+    let names: Vec<String> =
+        store.list_images("p", &list).await.expect("listed").into_iter().filter_map(|i| i.name).collect();
+    assert_eq!(names, by_bytes);
+    let after_b = ImageListQuery { marker: Some(Uuid::from_u128(2)), limit: 2, ..list };
+    let names: Vec<String> =
+        store.list_images("p", &after_b).await.expect("listed").into_iter().filter_map(|i| i.name).collect();
+    assert_eq!(names, ["Z", "a"], "the page after the marker \"B\", in byte order");
+
+    let query =
+        TagQuery { all: vec![TagCondition { key: "b".into(), values: vec![] }], ..TagQuery::default() };
+    assert_eq!(store.query_images("p", &query, None).await.expect("op 5").0, 0, "\"b\" is not \"B\"");
 }
