@@ -284,13 +284,32 @@ impl<'p> Where<'p> {
             match Self::exact_pairs(filter.properties.iter().cloned()) {
                 None => self.conditions.push("false".to_owned()),
                 Some(wanted) => {
-                    let names = self.params.push(Param::Texts(wanted.keys().cloned().collect()));
-                    let values = self.params.push(Param::Texts(wanted.values().cloned().collect()));
-                    self.conditions.push(format!(
-                        "(SELECT COUNT(*) FROM image_properties q WHERE q.owner = i.owner AND q.image_id = i.id \
-                         AND (q.name, q.value) IN (SELECT * FROM unnest({names}::text[], {values}::text[]))) = {}",
-                        wanted.len()
-                    ));
+                    // As with tags: the first few joined in the owned arm, the rest counted per image.
+                    let mut joined: Vec<(String, String)> = wanted.into_iter().collect();
+                    let rest = joined.split_off(if self.arm == Arm::Owned {
+                        joined.len().min(JOINED_CONDITIONS)
+                    } else {
+                        0
+                    });
+                    for (name, value) in joined {
+                        let owner = self.params.push(Param::Text(self.project.clone()));
+                        let (name, value) = (self.text(&name), self.text(&value));
+                        self.conditions.push(format!(
+                            "i.id IN (SELECT q.image_id FROM image_properties q WHERE q.owner = {owner} \
+                             AND q.name = {name} AND q.value = {value})"
+                        ));
+                    }
+                    if !rest.is_empty() {
+                        let count = rest.len();
+                        let (names, values): (Vec<String>, Vec<String>) = rest.into_iter().unzip();
+                        let names = self.params.push(Param::Texts(names));
+                        let values = self.params.push(Param::Texts(values));
+                        self.conditions.push(format!(
+                            "(SELECT COUNT(*) FROM image_properties q WHERE q.owner = i.owner AND q.image_id = i.id \
+                             AND (q.name, q.value) IN (SELECT * FROM unnest({names}::text[], {values}::text[]))) \
+                             = {count}"
+                        ));
+                    }
                 }
             }
         }
@@ -361,8 +380,8 @@ impl<'p> Where<'p> {
 
 /// The op 5 total straight from the owner-first tag index, for queries made of tag conditions only (at least
 /// one in `tags`, no `matches`, not `without_any_tag`): the first `tags` entry lists the candidate images
-/// (each image holds a key once, so there are no duplicates) and the other conditions check each candidate,
-/// without reading the images table. `None` for other queries.
+/// (each image holds a key once, so there are no duplicates), the next ones are semi-joins on the same index
+/// and the others check each candidate, without reading the images table. `None` for other queries.
 pub fn tag_only_count(project: &str, query: &TagQuery, params: &mut Params) -> Option<String> {
     let (first, rest) = query.all.split_first()?;
     if query.name.is_some() || query.id.is_some() || query.untagged {
@@ -376,7 +395,7 @@ pub fn tag_only_count(project: &str, query: &TagQuery, params: &mut Params) -> O
         driver.push_str(&format!(" AND d.value = ANY({values})"));
     }
     let mut checks = Where::arm(Arm::Owned, project, params);
-    checks.counted_all(rest);
+    checks.having_all(rest);
     let checks = checks.tag_query(&TagQuery { all: Vec::new(), ..query.clone() }).sql();
     Some(format!(
         "SELECT COUNT(*) FROM (SELECT d.owner AS owner, d.image_id AS id FROM image_tags d WHERE {driver}) AS i \
