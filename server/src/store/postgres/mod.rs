@@ -185,10 +185,26 @@ impl PostgresStore {
             },
             Some(code) if retryable.contains(code) => StoreError::Unavailable(e.to_string()),
             Some(_) => StoreError::Backend(e.to_string()),
-            // No SQLSTATE: the connection failed (refused, reset, closed).
-            None => StoreError::Unavailable(e.to_string()),
+            // No SQLSTATE: the connection failed (refused, reset, closed, timed out), or the error is ours
+            // (a value that did not convert).
+            None if e.is_closed() || connection_failed(&e) => StoreError::Unavailable(e.to_string()),
+            None => StoreError::Backend(e.to_string()),
         }
     }
+}
+
+/// Whether an error without SQLSTATE comes from the network: an I/O error anywhere in its chain, or a
+/// connection attempt that failed or timed out (tokio-postgres exposes its error kinds only as their text).
+fn connection_failed(e: &tokio_postgres::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    let text = e.to_string();
+    text.starts_with("error connecting") || text.starts_with("timeout waiting for server")
 }
 
 /// The settings every connection starts with (PostgreSQL's start-up `options`): `synchronous_commit` from the
