@@ -8,7 +8,6 @@ use axum::http::{HeaderName, StatusCode};
 use axum::middleware;
 use axum::routing::{delete, get};
 use tower::ServiceBuilder;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -18,7 +17,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, AppState};
 use crate::auth::{Authenticator, require_identity};
+use crate::body::{BodyGuard, guard_bodies};
 use crate::error::envelope_framework_errors;
+use crate::host::{HostPolicy, check_host};
 use crate::spec;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,12 +44,14 @@ pub fn openapi() -> OpenApi {
 }
 
 /// Settings of the HTTP layers.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct HttpSettings {
-    /// Largest request body.
-    pub body_limit: usize,
     /// Time before a request is abandoned.
     pub timeout: Duration,
+    /// Body size limit, read timeout and memory budget.
+    pub body: Arc<BodyGuard>,
+    /// Where links point.
+    pub host: Arc<HostPolicy>,
 }
 
 /// The complete service.
@@ -84,8 +87,9 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(middleware::from_fn(envelope_framework_errors))
+        .layer(middleware::from_fn_with_state(settings.host, check_host))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.timeout))
-        .layer(RequestBodyLimitLayer::new(settings.body_limit))
+        .layer(middleware::from_fn_with_state(settings.body, guard_bodies))
         .service(routes);
     Router::new().fallback_service(layered)
 }

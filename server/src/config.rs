@@ -76,6 +76,9 @@ pub struct Config {
     /// Settings of the PostgreSQL store.
     #[serde(default)]
     pub postgres: PostgresConfig,
+    /// Connections, timeouts, body memory and the public address (docs/operations.md).
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 /// Settings of the PostgreSQL store (config table `[postgres]`).
@@ -111,7 +114,101 @@ impl Default for Config {
             fair_sharing: FairShareLimits::default(),
             database_url: None,
             postgres: PostgresConfig::default(),
+            http: HttpConfig::default(),
         }
+    }
+}
+
+/// The HTTP front door: how many connections, how long each phase of a request may take, how much
+/// memory request bodies may hold, and the address clients use. Every value is documented, with its
+/// default, in docs/operations.md.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Open connections at most; unset: 1024, or less when the file-descriptor limit is lower.
+    pub max_connections: Option<usize>,
+    /// Time to receive a whole request head (request line and headers), counted from the accept
+    /// for the first request of a connection and from the first byte for later ones.
+    pub header_read_timeout_ms: u64,
+    /// Time a kept-alive connection may wait for the first byte of its next request.
+    pub keep_alive_timeout_ms: u64,
+    /// Time to receive a whole request body, counted from the end of its head; 408 after it.
+    /// Must be below `request_timeout_secs`.
+    pub body_read_timeout_ms: u64,
+    /// On SIGTERM or Ctrl-C: how long requests in flight may take to finish before the rest
+    /// is closed.
+    pub shutdown_grace_ms: u64,
+    /// After an answer that closes the connection: how long unread input is still read and
+    /// discarded (so that the client reads the answer instead of a reset).
+    pub lingering_close_ms: u64,
+    /// Largest request head (request line and headers), in bytes; 431 above it. URIs longer
+    /// than 65,534 bytes are 414.
+    pub max_request_head_bytes: usize,
+    /// Bytes of request bodies held in memory at once, across all connections.
+    pub body_memory_budget_bytes: usize,
+    /// How long a body waits for room in that budget before 503 with `Retry-After`.
+    pub body_memory_wait_ms: u64,
+    /// The URL clients reach the service at (`https://images.example.com`); the version links of
+    /// `GET /` and `GET /versions` start with it. Unset: built from the validated `Host` header and
+    /// an `X-Forwarded-Proto` of `http` or `https`.
+    pub public_base_url: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_connections: None,
+            header_read_timeout_ms: 10_000,
+            keep_alive_timeout_ms: 60_000,
+            body_read_timeout_ms: 20_000,
+            shutdown_grace_ms: 10_000,
+            lingering_close_ms: 5_000,
+            max_request_head_bytes: 128 * 1024,
+            body_memory_budget_bytes: 32 * 1024 * 1024,
+            body_memory_wait_ms: 1_000,
+            public_base_url: None,
+        }
+    }
+}
+
+impl Config {
+    /// Checks what the types cannot: the relations between settings and the public URL.
+    pub fn check(&self) -> Result<(), String> {
+        self.database()?;
+        self.fair_sharing.check(self.read_connections()?)?;
+        self.query_limits.check()?;
+        let http = &self.http;
+        if http.body_read_timeout_ms == 0 || http.body_read_timeout_ms >= self.request_timeout_secs * 1000 {
+            return Err(format!(
+                "http.body_read_timeout_ms ({}) must be above 0 and below request_timeout_secs ({} s), so that \
+                 a slow body is answered 408 rather than 503",
+                http.body_read_timeout_ms, self.request_timeout_secs
+            ));
+        }
+        if http.body_memory_budget_bytes < self.body_limit_bytes {
+            return Err(format!(
+                "http.body_memory_budget_bytes ({}) must be at least body_limit_bytes ({})",
+                http.body_memory_budget_bytes, self.body_limit_bytes
+            ));
+        }
+        if http.max_request_head_bytes < 8192 {
+            return Err("http.max_request_head_bytes must be at least 8192".into());
+        }
+        if http.max_connections == Some(0) {
+            return Err("http.max_connections must be at least 1".into());
+        }
+        for (name, value) in [
+            ("header_read_timeout_ms", http.header_read_timeout_ms),
+            ("keep_alive_timeout_ms", http.keep_alive_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(format!("http.{name} must be above 0"));
+            }
+        }
+        if let Some(url) = &http.public_base_url {
+            crate::host::check_public_base_url(url)?;
+        }
+        Ok(())
     }
 }
 
@@ -230,6 +327,7 @@ const FIELDS: &[&str] = &[
     "fair_sharing",
     "database_url",
     "postgres",
+    "http",
 ];
 
 impl Config {
@@ -365,6 +463,57 @@ actions = ["ims:images:list"]
             );
             jail.create_file("bad.toml", "durability = \"off\"\n")?;
             assert!(Config::load(Some(Path::new("bad.toml"))).is_err(), "only full and normal");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_defaults_pass_the_checks_and_contradictions_are_refused() {
+        assert_eq!(Config::default().check(), Ok(()));
+        let refused = [
+            Config { request_timeout_secs: 20, ..Config::default() },
+            Config {
+                http: HttpConfig { body_memory_budget_bytes: 1000, ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig { max_request_head_bytes: 4096, ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig { max_connections: Some(0), ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig { keep_alive_timeout_ms: 0, ..HttpConfig::default() },
+                ..Config::default()
+            },
+            Config {
+                http: HttpConfig {
+                    public_base_url: Some("javascript:alert(1)".into()),
+                    ..HttpConfig::default()
+                },
+                ..Config::default()
+            },
+        ];
+        for config in refused {
+            assert!(config.check().is_err(), "{:?}", config.http);
+        }
+    }
+
+    #[test]
+    fn http_settings_load_from_a_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[http]\nmax_connections = 50\npublic_base_url = \"https://x.example\"\n",
+            )?;
+            jail.set_env("IMS_TAGS_HTTP__SHUTDOWN_GRACE_MS", "1234");
+            let config = Config::load(Some(Path::new("c.toml"))).expect("loads");
+            assert_eq!(config.http.max_connections, Some(50));
+            assert_eq!(config.http.shutdown_grace_ms, 1234);
+            assert_eq!(config.http.public_base_url.as_deref(), Some("https://x.example"));
+            assert_eq!(config.http.header_read_timeout_ms, 10_000, "unset settings keep their defaults");
             Ok(())
         });
     }

@@ -106,6 +106,16 @@ pub enum ApiError {
         /// The `Retry-After`.
         retry_after: Duration,
     },
+    /// The request body did not arrive within the body-read timeout (408 `IMG.0001`): the client's
+    /// fault, so not a retryable 503.
+    #[error("The request body was not received in time.")]
+    RequestTimeout,
+    /// The request URI is longer than the server reads (414 `IMG.0001`).
+    #[error("The request URI is too long.")]
+    UriTooLong,
+    /// The request head is larger than `http.max_request_head_bytes` (431 `IMG.0001`).
+    #[error("The request header fields are too large.")]
+    HeaderFieldsTooLarge,
 }
 
 /// Marks a response as already carrying the envelope, so the catch-all layer leaves it alone.
@@ -135,6 +145,9 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 
@@ -157,6 +170,7 @@ impl ApiError {
             ApiError::Internal(_) => "IMG.0500",
             ApiError::TooManyRequests { .. } => "APIGW.0308",
             ApiError::Unavailable { .. } => "IMG.0503",
+            ApiError::RequestTimeout | ApiError::UriTooLong | ApiError::HeaderFieldsTooLarge => "IMG.0001",
         }
     }
 
@@ -353,6 +367,9 @@ mod tests {
                 503,
                 "IMG.0503",
             ),
+            (ApiError::RequestTimeout, 408, "IMG.0001"),
+            (ApiError::UriTooLong, 414, "IMG.0001"),
+            (ApiError::HeaderFieldsTooLarge, 431, "IMG.0001"),
         ];
         for (error, status, code) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");

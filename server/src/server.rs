@@ -1,4 +1,5 @@
-//! Starting and stopping the service: open the store, build the app, bind the listener.
+//! Starting and stopping the service: open the store, build the app, bind the listener, serve connections
+//! (`net`) until stopped, then drain.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,10 @@ use tokio::task::JoinHandle;
 use crate::api::{App, AppState};
 use crate::app::{self, HttpSettings};
 use crate::auth::Authenticator;
+use crate::body::{BodyBudget, BodyGuard};
 use crate::config::Config;
+use crate::host::HostPolicy;
+use crate::net::{self, NetSettings};
 use crate::store::fair::FairShare;
 
 /// Why the service could not start.
@@ -38,18 +42,15 @@ pub struct Server {
     /// The address it listens on (with the real port when the config said 0).
     pub addr: SocketAddr,
     shutdown: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: JoinHandle<()>,
 }
 
 impl Server {
     /// Opens the store, binds `config.listen` and starts serving in the background.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
+        config.check().map_err(StartError::Config)?;
+        let net_settings = NetSettings::from_config(&config.http, net::raise_open_files_limit());
         let database = config.database().map_err(StartError::Config)?;
-        config
-            .fair_sharing
-            .check(config.read_connections().map_err(StartError::Config)?)
-            .map_err(StartError::Config)?;
-        config.query_limits.check().map_err(StartError::Config)?;
         let store = database.open(&config.sqlite_options(), &config.postgres_options()).await?;
         let store = FairShare::new(store, config.fair_sharing);
         let state = AppState(Arc::new(App {
@@ -57,10 +58,24 @@ impl Server {
             limits: config.limits,
             query_limits: config.query_limits,
         }));
-        let auth = Arc::new(Authenticator::new(&config.auth, config.body_limit_bytes));
+        let auth = Arc::new(Authenticator::new(&config.auth));
+        let http = &config.http;
         let settings = HttpSettings {
-            body_limit: config.body_limit_bytes,
             timeout: Duration::from_secs(config.request_timeout_secs),
+            body: Arc::new(BodyGuard {
+                limit: config.body_limit_bytes,
+                read_timeout: Duration::from_millis(http.body_read_timeout_ms),
+                budget: Arc::new(BodyBudget::new(
+                    http.body_memory_budget_bytes,
+                    Duration::from_millis(http.body_memory_wait_ms),
+                )),
+            }),
+            host: Arc::new(HostPolicy {
+                public_base_url: http
+                    .public_base_url
+                    .as_ref()
+                    .map(|url| url.trim_end_matches('/').to_owned()),
+            }),
         };
         let router = app::router(state, auth, settings);
         let listener = TcpListener::bind(config.listen)
@@ -69,19 +84,16 @@ impl Server {
         let addr =
             listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(net::serve(listener, router, net_settings, async {
+            let _ = stop.await;
+        }));
         Ok(Server { addr, shutdown, task })
     }
 
-    /// Stops accepting connections, finishes the requests in flight and waits for the server to end.
+    /// Stops accepting connections, lets the requests in flight finish for the grace period
+    /// (`http.shutdown_grace_ms`), closes what is left and waits for the server to end.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
-        self.task.await.map_err(std::io::Error::other)?
+        self.task.await.map_err(std::io::Error::other)
     }
 }

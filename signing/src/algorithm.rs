@@ -24,7 +24,7 @@ pub enum Algorithm {
 
 /// Huawei algorithm names this crate recognises but does not implement (their signatures
 /// are ECDSA/SM2, not HMAC).
-const UNSUPPORTED: [&str; 2] = ["SDK-ECDSA-P256-SHA256", "SDK-SM2-SM3"];
+pub(crate) const UNSUPPORTED: [&str; 2] = ["SDK-ECDSA-P256-SHA256", "SDK-SM2-SM3"];
 
 impl Algorithm {
     /// Every supported algorithm.
@@ -57,12 +57,57 @@ impl Algorithm {
         }
     }
 
+    /// A hasher for the payload hash, fed as the body arrives (see [`PayloadHasher`]).
+    pub fn payload_hasher(self) -> PayloadHasher {
+        match self {
+            Self::SdkHmacSm3 => PayloadHasher::Sm3(Sm3::new()),
+            Self::SdkHmacSha256 | Self::V11HmacSha256 => PayloadHasher::Sha256(Sha256::new()),
+        }
+    }
+
     /// The algorithm's HMAC (HMAC-SHA256 or HMAC-SM3) of `message` under `key`.
     pub(crate) fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
         match self {
             Self::SdkHmacSm3 => hmac::<Sm3>(key, message),
             Self::SdkHmacSha256 | Self::V11HmacSha256 => hmac::<Sha256>(key, message),
         }
+    }
+}
+
+/// The algorithm's hash of a body received in pieces: [`PayloadHasher::update`] with each piece,
+/// then [`PayloadHasher::finish_hex`] gives what [`Algorithm::hash_hex`] gives for the whole.
+#[derive(Clone)]
+pub enum PayloadHasher {
+    /// SHA-256 (`SDK-HMAC-SHA256`, `V11-HMAC-SHA256`).
+    Sha256(Sha256),
+    /// SM3 (`SDK-HMAC-SM3`).
+    Sm3(Sm3),
+}
+
+impl PayloadHasher {
+    /// Feeds the next piece of the body.
+    pub fn update(&mut self, piece: &[u8]) {
+        match self {
+            Self::Sha256(hasher) => hasher.update(piece),
+            Self::Sm3(hasher) => hasher.update(piece),
+        }
+    }
+
+    /// The lower-case hex hash of everything fed.
+    pub fn finish_hex(self) -> String {
+        match self {
+            Self::Sha256(hasher) => hex::encode(hasher.finalize()),
+            Self::Sm3(hasher) => hex::encode(hasher.finalize()),
+        }
+    }
+}
+
+impl fmt::Debug for PayloadHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sha256(_) => "PayloadHasher(SHA-256)",
+            Self::Sm3(_) => "PayloadHasher(SM3)",
+        })
     }
 }
 
@@ -123,6 +168,21 @@ mod tests {
             Algorithm::SdkHmacSm3.hash_hex(b""),
             "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
         );
+    }
+
+    #[test]
+    fn hashing_in_pieces_equals_hashing_the_whole() {
+        for algorithm in Algorithm::ALL {
+            let mut hasher = algorithm.payload_hasher();
+            for piece in [&b"{\"tag\": "[..], b"", b"{\"key\": \"k\"}}"] {
+                hasher.update(piece);
+            }
+            assert_eq!(
+                hasher.finish_hex(),
+                algorithm.hash_hex(b"{\"tag\": {\"key\": \"k\"}}"),
+                "{algorithm}"
+            );
+        }
     }
 
     #[test]

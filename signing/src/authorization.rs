@@ -4,6 +4,7 @@ use std::fmt;
 
 use http::HeaderName;
 
+use crate::algorithm::UNSUPPORTED;
 use crate::{Algorithm, SignatureError};
 
 /// The V11 credential scope `<yyyymmdd>/<region>/<service>`, e.g. `20261122/cn-north-4/ims`.
@@ -65,6 +66,14 @@ pub struct Authorization {
     pub signed_headers: Vec<String>,
     /// The signature: 64 lower-case hex digits.
     pub signature: String,
+}
+
+/// Whether an `Authorization` value is meant as a Huawei SDK signature: its scheme (the text before
+/// the first blank) is the name of a Huawei signing algorithm, supported or not. Anything else
+/// (`Bearer ...`, `Basic ...`) is some other scheme, which a server may ignore.
+pub fn is_sdk_signature(value: &str) -> bool {
+    let scheme = value.trim_start_matches([' ', '\t']).split([' ', '\t']).next().unwrap_or_default();
+    Algorithm::ALL.iter().any(|algorithm| algorithm.as_str() == scheme) || UNSUPPORTED.contains(&scheme)
 }
 
 /// Splits `Name=value` and checks the name.
@@ -239,6 +248,20 @@ mod tests {
         ];
         for text in malformed {
             assert_eq!(Authorization::parse(&text), Err(SignatureError::MalformedAuthorization), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn sdk_signatures_are_told_from_other_schemes() {
+        for value in
+            [sdk("SDK-HMAC-SHA256"), sdk("SDK-HMAC-SM3"), sdk("SDK-SM2-SM3"), "V11-HMAC-SHA256 x".into()]
+        {
+            assert!(is_sdk_signature(&value), "{value}");
+        }
+        for value in
+            ["Bearer abc", "Basic dXNlcjpwYXNz", "sdk-hmac-sha256 Access=AK", "", "AWS4-HMAC-SHA256 x"]
+        {
+            assert!(!is_sdk_signature(value), "{value}");
         }
     }
 

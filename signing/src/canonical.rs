@@ -27,6 +27,32 @@ pub struct RequestParts<'a> {
     pub body: &'a [u8],
 }
 
+/// A request without its body: enough to check a signature before the body is read, when the
+/// payload hash is known from a signed content-hash header.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The raw (still percent-encoded) path, as in [`RequestParts::raw_path`].
+    pub raw_path: &'a str,
+    /// The raw query, without the `?`.
+    pub raw_query: Option<&'a str>,
+    /// All request headers (with `host`, as in [`RequestParts::headers`]).
+    pub headers: &'a HeaderMap,
+}
+
+impl<'a> RequestParts<'a> {
+    /// The request without its body.
+    pub fn head(&self) -> RequestHead<'a> {
+        RequestHead {
+            method: self.method,
+            raw_path: self.raw_path,
+            raw_query: self.raw_query,
+            headers: self.headers,
+        }
+    }
+}
+
 /// Escapes `bytes` with the unreserved set kept and upper-case hex.
 fn escape(bytes: &[u8]) -> String {
     percent_encode(bytes, ESCAPED).to_string()
@@ -149,13 +175,24 @@ pub fn canonical_request(
     request: &RequestParts<'_>,
     signed_headers: &[String],
 ) -> Result<String, SignatureError> {
+    let hash = payload_hash(algorithm, request.headers, request.body)?;
+    canonical_request_with_payload_hash(&request.head(), signed_headers, &hash)
+}
+
+/// The canonical request of a request whose payload hash is already known (its last line), so
+/// that a server can check the signature before reading the body.
+pub fn canonical_request_with_payload_hash(
+    request: &RequestHead<'_>,
+    signed_headers: &[String],
+    payload_hash: &str,
+) -> Result<String, SignatureError> {
     Ok([
         request.method.as_str().to_ascii_uppercase(),
         canonical_uri(request.raw_path),
         canonical_query(request.raw_query),
         canonical_headers(request.headers, signed_headers)?,
         signed_headers.join(";"),
-        payload_hash(algorithm, request.headers, request.body)?,
+        payload_hash.to_owned(),
     ]
     .join("\n"))
 }

@@ -6,7 +6,9 @@
 //! - Server: [`request_authorization`] parses the `Authorization` header so the caller can
 //!   look up the secret key of its access key; [`verify`] (or [`Verifier::verify`]) then
 //!   checks the request and returns [`Verified`] or a [`SignatureError`] whose message says
-//!   which check failed.
+//!   which check failed. A server that wants to refuse a bad signature before reading the
+//!   body calls [`Verifier::check_head`] and then [`SignedHead::verify_signature`] with the
+//!   signed content hash, and checks the body against it as it arrives ([`PayloadHasher`]).
 //! - The building blocks ([`canonical_uri`], [`canonical_query`], [`canonical_headers`],
 //!   [`payload_hash`], [`canonical_request`], [`string_to_sign`], [`signature`]) are pure
 //!   functions, shared by both sides.
@@ -25,15 +27,16 @@ mod sign;
 mod signature;
 mod verify;
 
-pub use algorithm::Algorithm;
-pub use authorization::{Authorization, CredentialScope};
+pub use algorithm::{Algorithm, PayloadHasher};
+pub use authorization::{Authorization, CredentialScope, is_sdk_signature};
 pub use canonical::{
-    RequestParts, canonical_headers, canonical_query, canonical_request, canonical_uri, payload_hash,
+    RequestHead, RequestParts, canonical_headers, canonical_query, canonical_request,
+    canonical_request_with_payload_hash, canonical_uri, payload_hash,
 };
 pub use error::SignatureError;
 pub use sign::{Credentials, RequestToSign, UNSIGNED_HEADERS, V11Scope, sign_request};
 pub use signature::{signature, string_to_sign};
-pub use verify::{Verified, Verifier, request_authorization, verify};
+pub use verify::{SignedHead, Verified, Verifier, request_authorization, verify};
 
 /// `X-Sdk-Date`, the signing time `YYYYMMDDTHHMMSSZ` (UTC); always signed.
 pub const X_SDK_DATE: &str = "x-sdk-date";

@@ -7,9 +7,11 @@ use http::HeaderMap;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::canonical::{RequestParts, canonical_request, signed_header_value};
+use crate::canonical::{
+    RequestHead, RequestParts, canonical_request_with_payload_hash, payload_hash, signed_header_value,
+};
 use crate::signature::{signature, string_to_sign};
-use crate::{Algorithm, Authorization, SignatureError, X_PROJECT_ID, X_SDK_DATE, X_SECURITY_TOKEN, sdk_date};
+use crate::{Authorization, SignatureError, X_PROJECT_ID, X_SDK_DATE, X_SECURITY_TOKEN, sdk_date};
 
 /// The payload-hash value the SDK sends for bodies it does not hash.
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -64,6 +66,86 @@ impl Default for Verifier {
     }
 }
 
+/// What the headers of a signed request establish before its body is read: every check that
+/// needs neither the secret key nor the body has passed ([`Verifier::check_head`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedHead {
+    /// The parsed `Authorization` header.
+    pub authorization: Authorization,
+    date: String,
+    security_token: Option<String>,
+    project_id: Option<String>,
+    content_hash: Option<String>,
+}
+
+impl fmt::Debug for SignedHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedHead")
+            .field("authorization", &self.authorization)
+            .field("date", &self.date)
+            .field("security_token", &self.security_token.as_ref().map(|_| "<redacted>"))
+            .field("project_id", &self.project_id)
+            .field("content_hash", &self.content_hash)
+            .finish()
+    }
+}
+
+impl SignedHead {
+    /// The signed `X-Security-Token`, if any (to match against the temporary AK's token).
+    pub fn security_token(&self) -> Option<&str> {
+        self.security_token.as_deref()
+    }
+
+    /// The value of the algorithm's content-hash header (`X-Sdk-Content-Sha256` or
+    /// `X-Sdk-Content-Sm3`) when the request has one; never `UNSIGNED-PAYLOAD`, which
+    /// [`Verifier::check_head`] refuses. The signature covers it (it is the payload hash of the
+    /// canonical request), so a server can check the signature with it before reading the body
+    /// and then check the body against it.
+    pub fn content_hash(&self) -> Option<&str> {
+        self.content_hash.as_deref()
+    }
+
+    /// The payload hash to sign over when the body is not read yet: the hash of the empty body
+    /// when `body_is_empty`, otherwise the content-hash header's value (`None` without one:
+    /// then the body must be read and hashed first).
+    pub fn declared_payload_hash(&self, body_is_empty: bool) -> Option<String> {
+        if body_is_empty {
+            return Some(self.authorization.algorithm.hash_hex(b""));
+        }
+        self.content_hash.clone()
+    }
+
+    /// Checks the signature of `request` with `payload_hash` as the last line of the canonical
+    /// request; every signed header must be present. The caller must still make sure that the
+    /// body's hash is `payload_hash` (see [`SignedHead::declared_payload_hash`]).
+    pub fn verify_signature(
+        self,
+        request: &RequestHead<'_>,
+        secret_key: &str,
+        payload_hash: &str,
+    ) -> Result<Verified, SignatureError> {
+        let algorithm = self.authorization.algorithm;
+        let canonical =
+            canonical_request_with_payload_hash(request, &self.authorization.signed_headers, payload_hash)?;
+        let scope = self.authorization.scope.as_ref();
+        let expected = signature(
+            algorithm,
+            &self.authorization.access_key,
+            secret_key,
+            scope,
+            &string_to_sign(algorithm, &self.date, scope, &canonical),
+        );
+        if !bool::from(expected.as_bytes().ct_eq(self.authorization.signature.as_bytes())) {
+            return Err(SignatureError::SignatureMismatch);
+        }
+        Ok(Verified {
+            authorization: self.authorization,
+            security_token: self.security_token,
+            project_id: self.project_id,
+        })
+    }
+}
+
 impl Verifier {
     /// Verifies `request`, signed with `secret_key` (looked up by the caller from the access
     /// key of [`request_authorization`]), at server time `now`.
@@ -80,9 +162,21 @@ impl Verifier {
         secret_key: &str,
         now: SystemTime,
     ) -> Result<Verified, SignatureError> {
-        let headers = request.headers;
+        let head = self.check_head(request.headers, now)?;
+        let algorithm = head.authorization.algorithm;
+        if let Some(declared) = head.content_hash()
+            && declared != algorithm.hash_hex(request.body)
+        {
+            return Err(SignatureError::PayloadHashMismatch(algorithm.content_hash_header()));
+        }
+        let payload_hash = payload_hash(algorithm, request.headers, request.body)?;
+        head.verify_signature(&request.head(), secret_key, &payload_hash)
+    }
+
+    /// The checks of [`Verifier::verify`] that need neither the secret key nor the body, in the
+    /// same order, up to and including the refusal of `UNSIGNED-PAYLOAD`.
+    pub fn check_head(&self, headers: &HeaderMap, now: SystemTime) -> Result<SignedHead, SignatureError> {
         let authorization = request_authorization(headers)?;
-        let algorithm = authorization.algorithm;
         let is_signed = |name: &str| authorization.signed_headers.iter().any(|s| s == name);
         for required in ["host", X_SDK_DATE] {
             if !is_signed(required) {
@@ -106,21 +200,11 @@ impl Verifier {
         {
             return Err(SignatureError::ScopeDateMismatch);
         }
-        check_payload_hash(algorithm, headers, request.body)?;
-
-        let canonical = canonical_request(algorithm, request, &authorization.signed_headers)?;
-        let scope = authorization.scope.as_ref();
-        let expected = signature(
-            algorithm,
-            &authorization.access_key,
-            secret_key,
-            scope,
-            &string_to_sign(algorithm, &date, scope, &canonical),
-        );
-        if !bool::from(expected.as_bytes().ct_eq(authorization.signature.as_bytes())) {
-            return Err(SignatureError::SignatureMismatch);
+        let content_hash = single_header(headers, authorization.algorithm.content_hash_header())?;
+        if content_hash.as_deref() == Some(UNSIGNED_PAYLOAD) {
+            return Err(SignatureError::UnsignedPayload);
         }
-        Ok(Verified { authorization, security_token, project_id })
+        Ok(SignedHead { authorization, date, security_token, project_id, content_hash })
     }
 }
 
@@ -132,18 +216,6 @@ fn check_skew(date: OffsetDateTime, now: SystemTime, max_skew: Duration) -> Resu
         return Err(SignatureError::DateOutOfRange { max_skew });
     }
     Ok(())
-}
-
-/// The algorithm's payload-hash header, when present, is neither `UNSIGNED-PAYLOAD` nor
-/// anything but the hash of the body received. (The SDK uses that header's value as the
-/// payload hash; insisting it is the real hash keeps the body covered by the signature.)
-fn check_payload_hash(algorithm: Algorithm, headers: &HeaderMap, body: &[u8]) -> Result<(), SignatureError> {
-    let name = algorithm.content_hash_header();
-    match single_header(headers, name)? {
-        Some(value) if value == UNSIGNED_PAYLOAD => Err(SignatureError::UnsignedPayload),
-        Some(value) if value != algorithm.hash_hex(body) => Err(SignatureError::PayloadHashMismatch(name)),
-        _ => Ok(()),
-    }
 }
 
 /// [`Verifier::verify`] with the default 15-minute skew.

@@ -1,8 +1,8 @@
 //! Unauthenticated discovery: the versions document OpenStack clients read first, and the JSON schemas of the
 //! image document that python-glanceclient builds its models from.
 
-use axum::Json;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{AppState, DISCOVERY, PublicErrors};
+use crate::host::BaseUrl;
 
 /// The routes of this family.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -50,14 +51,15 @@ pub struct VersionList {
     pub versions: Vec<Version>,
 }
 
-fn versions(headers: &HeaderMap) -> VersionList {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+/// The versions document, its links under the request's base URL (the configured `public_base_url`, or
+/// the validated `Host` and `X-Forwarded-Proto`: see `crate::host`).
+fn versions(base: Option<&BaseUrl>) -> VersionList {
+    let base = base.map_or("http://localhost", |BaseUrl(base)| base.as_str());
     VersionList {
         versions: vec![Version {
             id: API_VERSION.to_owned(),
             status: "CURRENT".to_owned(),
-            links: vec![Link { rel: "self".to_owned(), href: format!("{scheme}://{host}/v2/") }],
+            links: vec![Link { rel: "self".to_owned(), href: format!("{base}/v2/") }],
         }],
     }
 }
@@ -73,8 +75,8 @@ fn versions(headers: &HeaderMap) -> VersionList {
     tag = DISCOVERY,
     responses((status = 300, description = "The versions document.", body = VersionList), PublicErrors)
 )]
-async fn list_versions_root(headers: HeaderMap) -> (StatusCode, Json<VersionList>) {
-    (StatusCode::MULTIPLE_CHOICES, Json(versions(&headers)))
+async fn list_versions_root(base: Option<Extension<BaseUrl>>) -> (StatusCode, Json<VersionList>) {
+    (StatusCode::MULTIPLE_CHOICES, Json(versions(base.as_deref())))
 }
 
 /// List API versions
@@ -87,8 +89,8 @@ async fn list_versions_root(headers: HeaderMap) -> (StatusCode, Json<VersionList
     tag = DISCOVERY,
     responses((status = 200, description = "The versions document.", body = VersionList), PublicErrors)
 )]
-async fn list_versions(headers: HeaderMap) -> Json<VersionList> {
-    Json(versions(&headers))
+async fn list_versions(base: Option<Extension<BaseUrl>>) -> Json<VersionList> {
+    Json(versions(base.as_deref()))
 }
 
 /// The JSON schema of the image document: every non-string field declared, other properties strings, and the

@@ -66,7 +66,7 @@ fn body_error(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge
     } else {
-        ApiError::BadRequest(format!("The request body could not be read: {}", rejection.body_text()))
+        crate::body::body_read_error(&rejection)
     }
 }
 

@@ -13,6 +13,7 @@ mod crash;
 mod database_outage;
 mod errors;
 mod fair;
+mod front_door;
 mod ims_v1;
 mod ims_v2;
 mod native_tags;

@@ -189,3 +189,56 @@ fn signer_rejects_a_malformed_date_already_present() {
         Err(SignatureError::MalformedDate)
     );
 }
+
+/// With a content-hash header, the signature checks out from the head alone ([`Verifier::check_head`] and
+/// [`SignedHead::verify_signature`]) exactly when [`verify`] accepts the whole request, for every
+/// algorithm; without one, the head alone gives no payload hash.
+#[test]
+fn the_head_alone_verifies_a_declared_content_hash() {
+    use ims_tags_signing::{PayloadHasher, Verifier};
+
+    let body = br#"{"tag": {"key": "env", "value": "prod"}}"#;
+    for algorithm in Algorithm::ALL {
+        let mut hasher: PayloadHasher = algorithm.payload_hasher();
+        hasher.update(&body[..10]);
+        hasher.update(&body[10..]);
+        let hash = hasher.finish_hex();
+        assert_eq!(hash, algorithm.hash_hex(body), "{algorithm}");
+
+        let mut declared = request(Method::POST, "/v2/p/images/i/tags", None, body);
+        declared.set(algorithm.content_hash_header(), &hash);
+        declared.sign(&credentials(algorithm, None), "127.0.0.1:8080", capture_time());
+        let verifier = Verifier::default();
+        let head = verifier.check_head(&declared.headers, capture_time()).expect("head checks");
+        assert_eq!(head.content_hash(), Some(hash.as_str()), "{algorithm}");
+        let payload_hash = head.declared_payload_hash(false).expect("declared");
+        head.verify_signature(&declared.parts().head(), SK, &payload_hash).expect("verifies before the body");
+        declared.verify_at(capture_time()).expect("and with it");
+
+        // A wrong secret fails from the head alone; a different body fails only the whole check.
+        let head = verifier.check_head(&declared.headers, capture_time()).expect("head checks");
+        assert_eq!(
+            head.verify_signature(&declared.parts().head(), "wrong", &payload_hash).map(|_| ()),
+            Err(SignatureError::SignatureMismatch)
+        );
+        let mut tampered = declared.clone();
+        tampered.body = b"{}".to_vec();
+        assert_eq!(
+            tampered.verify_at(capture_time()).map(|_| ()),
+            Err(SignatureError::PayloadHashMismatch(algorithm.content_hash_header()))
+        );
+
+        // No declared hash: only an empty body has a payload hash before it is read.
+        let mut plain = request(Method::POST, "/v2/p/images/i/tags", None, body);
+        plain.sign(&credentials(algorithm, None), "127.0.0.1:8080", capture_time());
+        let head = verifier.check_head(&plain.headers, capture_time()).expect("head checks");
+        assert_eq!(head.declared_payload_hash(false), None);
+        assert_eq!(head.declared_payload_hash(true), Some(algorithm.hash_hex(b"")));
+        let mut unsigned = plain.clone();
+        unsigned.set(algorithm.content_hash_header(), "UNSIGNED-PAYLOAD");
+        assert_eq!(
+            verifier.check_head(&unsigned.headers, capture_time()).map(|_| ()),
+            Err(SignatureError::UnsignedPayload)
+        );
+    }
+}
