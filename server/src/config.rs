@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::domain::query::QueryLimits;
 use crate::domain::tag::TagLimits;
 use crate::ops::ObservabilityConfig;
-use crate::store::Durability;
 use crate::store::fair::FairShareLimits;
+use crate::store::postgres::PostgresOptions;
 use crate::store::sqlite::SqliteOptions;
+use crate::store::{Database, Durability};
 
 /// A secret string (SK, token, security token): compared and used, never printed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +69,14 @@ pub struct Config {
     pub durability: Durability,
     /// Limits on concurrent expensive reads, per project and in all.
     pub fair_sharing: FairShareLimits,
+    /// Where the data lives: `sqlite://<path>`, or `postgres://user:password@host:port/database` for several
+    /// replicas on one PostgreSQL database. Unset: the SQLite file `ims-tags.sqlite3` in `data_dir`. May hold
+    /// a password, so it is never printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<Secret>,
+    /// Settings of the PostgreSQL store.
+    #[serde(default)]
+    pub postgres: PostgresConfig,
     /// Connections, timeouts, body memory and the public address (docs/operations.md).
     #[serde(default)]
     pub http: HttpConfig,
@@ -75,6 +84,23 @@ pub struct Config {
     /// (docs/operations.md).
     #[serde(default)]
     pub observability: ObservabilityConfig,
+}
+
+/// Settings of the PostgreSQL store (config table `[postgres]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Most connections each replica opens; reads and writes share them. Replicas times this must stay below
+    /// the server's `max_connections`.
+    pub pool_size: usize,
+    /// Longest a replica waits to open a connection, in milliseconds.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig { pool_size: 16, connect_timeout_ms: 5000 }
+    }
 }
 
 impl Default for Config {
@@ -91,6 +117,8 @@ impl Default for Config {
             query_time_limit_ms: 5000,
             durability: Durability::Full,
             fair_sharing: FairShareLimits::default(),
+            database_url: None,
+            postgres: PostgresConfig::default(),
             http: HttpConfig::default(),
             observability: ObservabilityConfig::default(),
         }
@@ -152,7 +180,8 @@ impl Default for HttpConfig {
 impl Config {
     /// Checks what the types cannot: the relations between settings and the public URL.
     pub fn check(&self) -> Result<(), String> {
-        self.fair_sharing.check(self.sqlite_readers)?;
+        self.database()?;
+        self.fair_sharing.check(self.read_connections()?)?;
         self.query_limits.check()?;
         self.observability.check()?;
         let http = &self.http;
@@ -303,6 +332,8 @@ const FIELDS: &[&str] = &[
     "query_time_limit_ms",
     "durability",
     "fair_sharing",
+    "database_url",
+    "postgres",
     "http",
     "observability",
 ];
@@ -333,6 +364,32 @@ impl Config {
     /// The per-query time limit, if any.
     pub fn query_time_limit(&self) -> Option<Duration> {
         (self.query_time_limit_ms > 0).then(|| Duration::from_millis(self.query_time_limit_ms))
+    }
+
+    /// The database `database_url` names (by default the SQLite file under `data_dir`).
+    pub fn database(&self) -> Result<Database, String> {
+        match &self.database_url {
+            Some(url) => Database::parse(url.expose()),
+            None => Ok(Database::Sqlite(self.sqlite_path())),
+        }
+    }
+
+    /// Connections that can serve reads: the SQLite readers, or the PostgreSQL pool.
+    pub fn read_connections(&self) -> Result<usize, String> {
+        Ok(match self.database()? {
+            Database::Sqlite(_) => self.sqlite_readers,
+            Database::Postgres(_) => self.postgres.pool_size,
+        })
+    }
+
+    /// How the server connects to PostgreSQL.
+    pub fn postgres_options(&self) -> PostgresOptions {
+        PostgresOptions {
+            pool_size: self.postgres.pool_size,
+            durability: self.durability,
+            query_time_limit: self.query_time_limit(),
+            connect_timeout: Duration::from_millis(self.postgres.connect_timeout_ms),
+        }
     }
 
     /// How the server opens the SQLite store.

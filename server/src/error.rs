@@ -292,6 +292,13 @@ impl From<StoreError> for ApiError {
                 message: "The service is busy with list queries of other projects; try again later.".into(),
                 retry_after,
             },
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "the database is unavailable");
+                ApiError::Unavailable {
+                    message: "The database is unavailable for a moment; try again later.".into(),
+                    retry_after: Duration::from_secs(1),
+                }
+            }
         }
     }
 }

@@ -9,7 +9,8 @@ use ims_tags::ops::logging::{self, LogFormat};
 use ims_tags::seed::SeedPlan;
 use ims_tags::server::Server;
 use ims_tags::spec;
-use ims_tags::store::sqlite::{SqliteOptions, SqliteStore};
+use ims_tags::store::postgres::PostgresOptions;
+use ims_tags::store::sqlite::SqliteOptions;
 
 /// A spec-first Huawei Cloud IMS image-tag and OpenStack Glance tag service.
 #[derive(Parser)]
@@ -66,12 +67,12 @@ fn load_config(path: Option<&std::path::Path>) -> Result<(Config, bool), String>
 }
 
 fn print_demo_banner(config: &Config, addr: std::net::SocketAddr) {
+    let database = config.database().map(|d| d.to_string()).unwrap_or_default();
     println!(
-        "ims-tags is running on http://{addr} with the embedded SQLite store at {}\n\
+        "ims-tags is running on http://{addr} with {database}\n\
          No credentials are configured, so the demo identity is active (all permissions on one project):\n  \
          project:      {}\n  X-Auth-Token: {}\n  AK / SK:      {} / {}\n\
          Swagger UI:    http://{addr}/swagger-ui/\n",
-        config.sqlite_path().display(),
         demo::PROJECT,
         demo::TOKEN,
         demo::ACCESS_KEY,
@@ -102,14 +103,16 @@ async fn shutdown_signal() -> std::io::Result<()> {
 }
 
 async fn seed(config: &Config, plan: &SeedPlan) -> Result<(), String> {
-    let path = config.sqlite_path();
-    let store = SqliteStore::open(
-        &path,
-        &SqliteOptions { readers: 1, query_time_limit: None, ..config.sqlite_options() },
-    )
-    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let database = config.database()?;
+    let store = database
+        .open(
+            &SqliteOptions { readers: 1, query_time_limit: None, ..config.sqlite_options() },
+            &PostgresOptions { pool_size: 2, query_time_limit: None, ..config.postgres_options() },
+        )
+        .await
+        .map_err(|e| format!("cannot open {database}: {e}"))?;
     let started = std::time::Instant::now();
-    ims_tags::seed::run(&store, plan, 5000, |done| {
+    ims_tags::seed::run(store.as_ref(), plan, 5000, |done| {
         if done % 100_000 == 0 {
             println!("{done} images");
         }
@@ -120,7 +123,7 @@ async fn seed(config: &Config, plan: &SeedPlan) -> Result<(), String> {
         "seeded {} images over {} project(s) into {} in {:.1}s",
         plan.images,
         plan.projects.len(),
-        path.display(),
+        database,
         started.elapsed().as_secs_f64()
     );
     Ok(())

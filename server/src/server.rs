@@ -19,7 +19,6 @@ use crate::net::{self, NetSettings};
 use crate::ops::logging::LogFormat;
 use crate::ops::{self, OpsSettings};
 use crate::store::fair::FairShare;
-use crate::store::sqlite::SqliteStore;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +58,9 @@ impl Server {
             None
         };
         let net_settings = NetSettings::from_config(&config.http, net::raise_open_files_limit());
-        let store = SqliteStore::open(&config.sqlite_path(), &config.sqlite_options())?;
-        let store = FairShare::new(Arc::new(store), config.fair_sharing);
+        let database = config.database().map_err(StartError::Config)?;
+        let store = database.open(&config.sqlite_options(), &config.postgres_options()).await?;
+        let store = FairShare::new(store, config.fair_sharing);
         let state = AppState(Arc::new(App {
             store: Arc::new(store),
             limits: config.limits,

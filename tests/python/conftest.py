@@ -1,7 +1,9 @@
 """Shared fixtures of the real-client suite: one ims-tags server per test session.
 
 The server binary comes from `IMS_TAGS_BIN` (default `<repo>/target/debug/ims-tags`); a missing binary is a
-failure, never a skip. The config written here holds these identities (contract section 5):
+failure, never a skip. The server keeps its data in SQLite, or, when `IMS_TAGS_TEST_POSTGRES` holds the admin
+URL of a PostgreSQL cluster (`scripts/test-postgres start` prints one), in a fresh schema of that cluster
+(created with `psql`). The config written here holds these identities (contract section 5):
 
 * owner: `X-Auth-Token` token and a permanent AK/SK, default project PROJECT_A, plus the EXTRA_PROJECTS pool
   (each test that needs project-wide aggregates takes a fresh project from the pool with `server.new_project()`);
@@ -67,11 +69,26 @@ def _toml_list(values) -> str:
     return "[" + ", ".join(_toml_str(v) for v in values) + "]"
 
 
-def write_config(path: Path, data_dir: Path) -> None:
+def postgres_database_url() -> str | None:
+    """A fresh schema on the PostgreSQL cluster under test, as a database URL; None when testing SQLite."""
+    admin = os.environ.get("IMS_TAGS_TEST_POSTGRES")
+    if not admin:
+        return None
+    schema = "py_" + uuid.uuid4().hex
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.fail("IMS_TAGS_TEST_POSTGRES is set but psql is not installed (scripts/test-postgres installs it)",
+                    pytrace=False)
+    subprocess.run([psql, admin, "-qXc", f"CREATE SCHEMA {schema}"], check=True)
+    return f"{admin}?options=-c%20search_path%3D{schema}"
+
+
+def write_config(path: Path, data_dir: Path, database_url: str | None = None) -> None:
     extra = EXTRA_PROJECTS
     lines = [
         'listen = "127.0.0.1:0"',
         f"data_dir = {_toml_str(str(data_dir))}",
+        *([f"database_url = {_toml_str(database_url)}"] if database_url else []),
         "[limits]",
         f"tags_per_image = {TAGS_PER_IMAGE}",
         "[auth]",
@@ -198,7 +215,7 @@ def _start_server(tmp: Path) -> Server:
     data_dir = tmp / "data"
     data_dir.mkdir(parents=True)
     config = tmp / "config.toml"
-    write_config(config, data_dir)
+    write_config(config, data_dir, postgres_database_url())
     log_path = tmp / "server.log"
     # IMS_TAGS_* variables are config overrides for the server (figment): never pass ours (IMS_TAGS_BIN) on.
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMS_TAGS_")}

@@ -4,6 +4,9 @@
 //! lock) while the change is planned against the current tags, so the quota holds under concurrency and across
 //! replicas. The store never sees HTTP; the rules it applies inside its transactions come from `domain`.
 
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +17,7 @@ use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
 use crate::domain::tag::{Tag, TagChange, TagChangeError};
 
 pub mod fair;
+pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
@@ -59,6 +63,88 @@ pub enum StoreError {
         /// When the caller may try again.
         retry_after: Duration,
     },
+    /// The database cannot be reached, or refused the transaction for a passing reason (restarting, a
+    /// deadlock, too many connections): the same request may succeed later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The database a configuration names (`database_url`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded SQLite store in this file (`sqlite://<path>`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://...` or `postgresql://...`), shared by any number of replicas.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads a `database_url`: `sqlite://<path>` (relative or absolute: `sqlite:///var/lib/x.sqlite3`), or a
+    /// `postgres://` / `postgresql://` connection URL.
+    pub fn parse(url: &str) -> Result<Database, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(
+                    "database_url sqlite:// needs a file path (sqlite://data/ims-tags.sqlite3)".into()
+                );
+            }
+            return Ok(Database::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url.parse::<tokio_postgres::Config>()
+                .map_err(|e| format!("database_url is not a valid PostgreSQL URL: {e}"))?;
+            return Ok(Database::Postgres(url.to_owned()));
+        }
+        Err("database_url must start with sqlite:// or postgres://".into())
+    }
+
+    /// Opens the store: the SQLite file (created if needed), or a pool of connections to PostgreSQL. Either
+    /// applies its pending migrations.
+    pub async fn open(
+        &self,
+        sqlite: &sqlite::SqliteOptions,
+        postgres: &postgres::PostgresOptions,
+    ) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match self {
+            Database::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path, sqlite)?),
+            Database::Postgres(url) => Arc::new(postgres::PostgresStore::connect(url, postgres).await?),
+        })
+    }
+}
+
+/// Names the database without its password: "the embedded SQLite store at PATH", "PostgreSQL database DB on
+/// HOST:PORT".
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "the embedded SQLite store at {}", path.display()),
+            Database::Postgres(url) => {
+                let config = url.parse::<tokio_postgres::Config>().map_err(|_| fmt::Error)?;
+                let hosts: Vec<String> = config
+                    .get_hosts()
+                    .iter()
+                    .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+                    .map(|(host, port)| match host {
+                        tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                        tokio_postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "PostgreSQL database {} on {}",
+                    config.get_dbname().or(config.get_user()).unwrap_or("postgres"),
+                    hosts.join(",")
+                )
+            }
+        }
+    }
+}
+
+/// Like `Display`: a database URL may hold a password.
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// When an acknowledged write is safe: what the store waits for before it answers.
@@ -136,4 +222,26 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the database answers: a trivial query succeeds (readiness, `GET /readyz`). The caller bounds
     /// the wait.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_name_sqlite_files_or_postgres_databases_without_their_password() {
+        assert_eq!(Database::parse("sqlite://data/x.sqlite3"), Ok(Database::Sqlite("data/x.sqlite3".into())));
+        assert_eq!(
+            Database::parse("sqlite:///var/lib/x.sqlite3"),
+            Ok(Database::Sqlite("/var/lib/x.sqlite3".into()))
+        );
+        for url in ["postgres://u:s3cret@db:6432/ims", "postgresql://u:s3cret@db:6432/ims?sslmode=disable"] {
+            let database = Database::parse(url).expect("a PostgreSQL URL");
+            assert_eq!(database.to_string(), "PostgreSQL database ims on db:6432");
+            assert!(!format!("{database:?}").contains("s3cret"));
+        }
+        for bad in ["sqlite://", "mysql://db/ims", "data/x.sqlite3", "postgres://db:notaport/ims"] {
+            assert!(Database::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -747,104 +747,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::domain::query::{NameMatch, TagCondition, TagQuery};
-
-    /// A small deterministic pseudo-random sequence (no dependency, same data on every run).
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next(&mut self, below: u64) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (self.0 >> 33) % below
-        }
-
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[self.next(items.len() as u64) as usize]
-        }
-    }
+    use crate::domain::query::TagQuery;
 
     fn options(readers: usize) -> SqliteOptions {
         SqliteOptions { readers, durability: Durability::Full, query_time_limit: None }
-    }
-
-    const KEYS: &[&str] = &["env", "team", "app", "Env", "x y"];
-    const VALUES: &[&str] = &["", "prod", "dev", "a", "b"];
-
-    fn random_condition(rng: &mut Lcg) -> TagCondition {
-        let values = (0..rng.next(3)).map(|_| rng.pick(VALUES).to_owned()).collect();
-        TagCondition { key: rng.pick(KEYS).to_owned(), values }
-    }
-
-    fn random_list(rng: &mut Lcg) -> Vec<TagCondition> {
-        let n = if rng.next(2) == 0 { 0 } else { 1 + rng.next(2) };
-        let mut list: Vec<TagCondition> = Vec::new();
-        for _ in 0..n {
-            let c = random_condition(rng);
-            if !list.iter().any(|d| d.key == c.key) {
-                list.push(c);
-            }
-        }
-        list
-    }
-
-    /// The SQL of op 5 (both count paths and the pages) agrees with the plain-Rust reference
-    /// `TagQuery::matches` on random data and random queries.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn tag_queries_agree_with_the_reference_predicate() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3"), &options(2)).expect("opens");
-        let mut rng = Lcg(7);
-        let mut images = Vec::new();
-        for n in 0..80u64 {
-            let mut tags = TagSet::new();
-            for _ in 0..rng.next(4) {
-                tags.insert(rng.pick(KEYS).to_owned(), rng.pick(VALUES).to_owned());
-            }
-            let owner = if n % 4 == 0 { "other" } else { "p" };
-            let name = ["Web-1", "web-2", "db", ""][(n % 4) as usize].to_owned();
-            let image = NewImage {
-                id: Uuid::from_u128(u128::from(n) + 1),
-                name: Some(name),
-                status: Status::Active,
-                visibility: if n % 5 == 0 { Visibility::Public } else { Visibility::Private },
-                owner: owner.to_owned(),
-                protected: false,
-                os_hidden: false,
-                container_format: None,
-                disk_format: None,
-                min_disk: 0,
-                min_ram: 0,
-                tags,
-                properties: BTreeMap::new(),
-            };
-            images.push(image.clone());
-            store.create_images(vec![image]).await.expect("created");
-        }
-        for round in 0..300 {
-            let mut query = TagQuery {
-                all: random_list(&mut rng),
-                any: random_list(&mut rng),
-                not_all: random_list(&mut rng),
-                not_any: random_list(&mut rng),
-                untagged: rng.next(10) == 0,
-                ..TagQuery::default()
-            };
-            if rng.next(6) == 0 {
-                query.name = Some(NameMatch::Contains("web".into()));
-            }
-            let expected: Vec<Uuid> = images
-                .iter()
-                .filter(|i| i.owner == "p" && query.matches(i.name.as_deref(), &i.id.to_string(), &i.tags))
-                .map(|i| i.id)
-                .collect();
-            let (total, _) = store.query_images("p", &query, None).await.expect("count");
-            assert_eq!(total as usize, expected.len(), "round {round}: {query:?}");
-            let page = Page { limit: 1000, offset: 0 };
-            let (_, found) = store.query_images("p", &query, Some(page)).await.expect("filter");
-            let mut found: Vec<Uuid> = found.into_iter().map(|i| i.id).collect();
-            found.sort();
-            assert_eq!(found, expected, "round {round}: {query:?}");
-        }
     }
 
     /// Regression: reads abandoned mid-query (wrk hanging up at the end of a run) used to leak their reader

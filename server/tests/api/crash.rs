@@ -1,10 +1,14 @@
-//! Issue 7 item 6: acknowledged writes survive the process being killed. The real binary serves a data
-//! directory while concurrent clients write; it is killed with SIGKILL mid-load and restarted on the same
-//! directory, ten times, and every write that was acknowledged (2xx) before a kill must be there afterwards.
+//! Issue 7 item 6, issue 8: acknowledged writes survive the process being killed. The real binary serves a
+//! database while concurrent clients write; it is killed with SIGKILL mid-load and restarted on the same
+//! database, ten times, and every write that was acknowledged (2xx) before a kill must be there afterwards.
+//! On SQLite one process serves the data directory; on PostgreSQL (`IMS_TAGS_TEST_POSTGRES`) two replicas
+//! serve one database, the clients are spread over both, and each round kills one of them while the other
+//! keeps writing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +16,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
+
+use crate::harness::{fresh_postgres_url, postgres_admin_url};
 
 const TOKEN: &str = "crash-test-token";
 const PROJECT: &str = "crash-project";
@@ -22,13 +28,15 @@ struct Process {
     base: String,
 }
 
-/// Starts the binary with a config file in `dir` and waits for its start-up line to learn the address.
-async fn start(dir: &Path) -> Process {
+/// Starts the binary with a config file in `dir` (SQLite under `dir`, or the PostgreSQL database at
+/// `database_url`) and waits for its start-up line to learn the address.
+async fn start(dir: &Path, database_url: Option<&str>) -> Process {
     let config = dir.join("config.toml");
+    let database = database_url.map(|url| format!("database_url = {url:?}\n")).unwrap_or_default();
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {data:?}\n\n[[auth.tokens]]\nname = \"writer\"\n\
+            "listen = \"127.0.0.1:0\"\ndata_dir = {data:?}\n{database}\n[[auth.tokens]]\nname = \"writer\"\n\
              token = \"{TOKEN}\"\ndefault_project = \"{PROJECT}\"\nactions = [\"*\"]\n",
             data = dir.join("data")
         ),
@@ -68,10 +76,18 @@ struct Acknowledged {
 }
 
 /// One client: creates an image, then tags it, again and again, recording every 2xx, until a request fails
-/// (the server is gone).
-async fn write_until_killed(base: String, client: usize, acknowledged: Arc<Mutex<Acknowledged>>) {
+/// (the server is gone) or `stop` is set.
+async fn write_until_killed(
+    base: String,
+    client: usize,
+    acknowledged: Arc<Mutex<Acknowledged>>,
+    stop: Arc<AtomicBool>,
+) {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
     for n in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         let id = Uuid::new_v4();
         let create = http
             .post(format!("{base}/v2/images"))
@@ -130,22 +146,38 @@ async fn stored(base: &str) -> BTreeMap<Uuid, Option<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match postgres_admin_url() {
+        Some(admin) => Some(fresh_postgres_url(&admin).await),
+        None => None,
+    };
+    let replica_count = if database_url.is_some() { 2 } else { 1 };
+    let dirs: Vec<_> = (0..replica_count).map(|_| tempfile::tempdir().expect("temp dir")).collect();
     let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
-    let mut server = start(dir.path()).await;
+    let mut replicas = Vec::new();
+    for dir in &dirs {
+        replicas.push(start(dir.path(), database_url.as_deref()).await);
+    }
     for round in 0..10u64 {
+        let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..8)
-            .map(|client| tokio::spawn(write_until_killed(server.base.clone(), client, acknowledged.clone())))
+            .map(|client| {
+                let base = replicas[client % replica_count].base.clone();
+                tokio::spawn(write_until_killed(base, client, acknowledged.clone(), stop.clone()))
+            })
             .collect();
-        // Kill at a different point of the load each round.
+        // Kill at a different point of the load each round, each replica in turn; the others keep writing a
+        // little longer, then every client stops.
         tokio::time::sleep(Duration::from_millis(300 + 70 * round)).await;
-        server.child.start_kill().expect("SIGKILL sent");
-        server.child.wait().await.expect("the process is gone");
+        let killed = usize::try_from(round).expect("small") % replica_count;
+        replicas[killed].child.start_kill().expect("SIGKILL sent");
+        replicas[killed].child.wait().await.expect("the process is gone");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stop.store(true, Ordering::Relaxed);
         for client in clients {
             client.await.expect("client");
         }
-        server = start(dir.path()).await;
-        let stored = stored(&server.base).await;
+        replicas[killed] = start(dirs[killed].path(), database_url.as_deref()).await;
+        let stored = stored(&replicas[killed].base).await;
         let acknowledged = acknowledged.lock().expect("lock");
         let lost_images: Vec<_> = acknowledged.images.iter().filter(|id| !stored.contains_key(id)).collect();
         let lost_tags: Vec<_> = acknowledged
@@ -154,7 +186,8 @@ async fn acknowledged_writes_survive_sigkill() {
             .filter(|(id, value)| stored.get(id).and_then(Option::as_ref) != Some(value))
             .collect();
         println!(
-            "round {round}: {} images and {} tags acknowledged so far, {} stored",
+            "round {round} (replica {killed} of {replica_count} killed): {} images and {} tags acknowledged so \
+             far, {} stored",
             acknowledged.images.len(),
             acknowledged.tags.len(),
             stored.len()
@@ -163,5 +196,7 @@ async fn acknowledged_writes_survive_sigkill() {
     }
     let acknowledged = acknowledged.lock().expect("lock");
     assert!(acknowledged.images.len() >= 10, "writes were acknowledged");
-    server.child.start_kill().expect("stopped");
+    for mut replica in replicas {
+        replica.child.start_kill().expect("stopped");
+    }
 }

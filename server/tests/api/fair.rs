@@ -10,7 +10,7 @@ use ims_tags::domain::query::{QUERY_LIMIT_CEILINGS, QueryLimits};
 use ims_tags::seed::{SeedPlan, image};
 use serde_json::{Value, json};
 
-use crate::harness::{P1, P2, Raw, TestServer, Who};
+use crate::harness::{P1, P2, Raw, TestServer, Who, postgres_admin_url, test_config};
 
 /// `count` images owned by P1, ten tags each (`env`, `team`, `app`, `tier`, `flag-4` ... `flag-9`).
 fn p1_images(count: u64) -> Vec<ims_tags::domain::image::NewImage> {
@@ -18,8 +18,11 @@ fn p1_images(count: u64) -> Vec<ims_tags::domain::image::NewImage> {
     (0..count).map(|n| image(&plan, n)).collect()
 }
 
-/// An op 5 body as expensive as the limits allow: ten `tags_any` and ten `not_tags_any` entries of ten values
-/// each, none of which any image has, so that every image of the project is examined.
+/// An op 5 body as expensive as the limits allow, one that examines every image of the project on the backend
+/// under test. SQLite: ten `tags_any` and ten `not_tags_any` entries of ten values each, none of which any
+/// image has (each image is probed for each entry). PostgreSQL answers those two lists from the tag index
+/// without looking at any image, so there: ten `not_tags` entries of ten values each, none of which any image
+/// has, whose tags are counted image by image.
 fn expensive_query() -> String {
     let keys = ["env", "team", "app", "tier", "flag-4", "flag-5", "flag-6", "flag-7", "flag-8", "flag-9"];
     let entries = |prefix: &str| -> Vec<Value> {
@@ -27,6 +30,9 @@ fn expensive_query() -> String {
             .map(|key| json!({"key": key, "values": (0..10).map(|v| format!("{prefix}{v}")).collect::<Vec<_>>()}))
             .collect()
     };
+    if postgres_admin_url().is_some() {
+        return json!({"action": "filter", "limit": "10", "not_tags": entries("none-")}).to_string();
+    }
     json!({"action": "filter", "limit": "10", "tags_any": entries("none-"), "not_tags_any": entries("nor-")})
         .to_string()
 }
@@ -130,12 +136,10 @@ async fn a_query_past_the_time_limit_is_stopped_and_the_pool_stays_healthy() {
 #[tokio::test]
 async fn limits_that_leave_point_reads_no_connection_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = ims_tags::config::Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        data_dir: dir.path().to_path_buf(),
-        sqlite_readers: 3,
-        ..Default::default()
-    };
+    let mut config = test_config(dir.path()).await;
+    // The connections that serve reads: SQLite's readers, or the PostgreSQL pool.
+    config.sqlite_readers = 3;
+    config.postgres.pool_size = 3;
     let refused = ims_tags::server::Server::start(&config).await.err().map(|e| e.to_string());
     assert!(refused.as_deref().is_some_and(|e| e.contains("expensive_reads (3)")), "{refused:?}");
     config.fair_sharing.expensive_reads = 2;
@@ -250,12 +254,8 @@ async fn limits_at_their_ceilings_still_give_queries_the_database_accepts() {
     largest_requests_are_answered(&s, ceilings, 8).await;
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = ims_tags::config::Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        data_dir: dir.path().to_path_buf(),
-        query_limits: QueryLimits { max_filter_terms: max_filter_terms + 1, ..ceilings },
-        ..Default::default()
-    };
+    let mut config = test_config(dir.path()).await;
+    config.query_limits = QueryLimits { max_filter_terms: max_filter_terms + 1, ..ceilings };
     let refused = ims_tags::server::Server::start(&config).await.err().map(|e| e.to_string());
     assert!(refused.as_deref().is_some_and(|e| e.contains("max_filter_terms (501)")), "{refused:?}");
 }

@@ -1,13 +1,14 @@
 //! The test harness: a server with known identities on an ephemeral port, clients for each identity, and
 //! raw HTTP helpers.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ims_tags::config::{AuthConfig, Config, CredentialConfig, Grant, Secret, TokenConfig};
 use ims_tags::domain::image::NewImage;
 use ims_tags::server::Server;
-use ims_tags::store::Store;
-use ims_tags::store::sqlite::SqliteStore;
+use ims_tags::store::{Database, Store};
 use ims_tags_client::{Client, types};
 use reqwest::Method;
 use serde_json::Value;
@@ -92,13 +93,82 @@ pub fn test_auth() -> AuthConfig {
     }
 }
 
+/// The environment variable naming a PostgreSQL cluster to run the suite against, as an admin URL without
+/// query parameters (`postgres://postgres@127.0.0.1:PORT/postgres`; `scripts/test-postgres start` prints
+/// one). Unset: every test server uses SQLite.
+pub const POSTGRES_ENV: &str = "IMS_TAGS_TEST_POSTGRES";
+
+/// The admin URL of the PostgreSQL cluster under test, if any.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_ENV).ok().filter(|url| !url.is_empty())
+}
+
+/// Connects to a PostgreSQL URL for the test's own checks.
+pub async fn postgres_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("the test cluster answers");
+    tokio::spawn(connection);
+    client
+}
+
+/// A fresh, empty place for one test's data on the PostgreSQL cluster under test: a new schema, named in
+/// the URL's `search_path`, so that every test starts empty without the cost of a database each.
+pub async fn fresh_postgres_url(admin: &str) -> String {
+    let schema = format!("t_{}", Uuid::new_v4().simple());
+    postgres_client(admin).await.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
+    format!("{admin}?options=-c%20search_path%3D{schema}")
+}
+
+/// The configuration of a test server: the test identities, an ephemeral port, `dir` for its data, and on
+/// PostgreSQL a fresh schema.
+pub async fn test_config(dir: &Path) -> Config {
+    let database_url = match postgres_admin_url() {
+        Some(admin) => Some(Secret::new(fresh_postgres_url(&admin).await)),
+        None => None,
+    };
+    Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: dir.to_path_buf(),
+        auth: test_auth(),
+        database_url,
+        ..Config::default()
+    }
+}
+
+/// Opens the store a configuration names, as the server would (without fair sharing).
+pub async fn open_store(config: &Config) -> Arc<dyn Store> {
+    config
+        .database()
+        .expect("a database")
+        .open(&config.sqlite_options(), &config.postgres_options())
+        .await
+        .expect("store opens")
+}
+
+/// Runs a `SELECT COUNT(*) ...` straight on the database of `config`, whichever backend it is (the tables
+/// `images (id, owner, ...)` and `image_tags (image_id, owner, key, value)` exist on both).
+pub async fn count_rows(config: &Config, sql: &str) -> i64 {
+    match config.database().expect("a database") {
+        Database::Sqlite(path) => {
+            let conn =
+                rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .expect("the SQLite file opens");
+            conn.query_row(sql, [], |r| r.get(0)).expect("counted")
+        }
+        Database::Postgres(url) => {
+            postgres_client(&url).await.query_one(sql, &[]).await.expect("counted").get(0)
+        }
+    }
+}
+
 /// A running server with its own data directory.
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     server: Option<Server>,
-    config: Config,
-    _dir: TempDir,
+    /// Its configuration.
+    pub config: Config,
+    _dir: Arc<TempDir>,
     http: reqwest::Client,
 }
 
@@ -150,16 +220,10 @@ impl TestServer {
     /// starts (much faster than one request per image), with a config adjusted by `adjust`.
     pub async fn start_with_images(adjust: impl FnOnce(&mut Config), images: Vec<NewImage>) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config {
-            listen: "127.0.0.1:0".parse().expect("address"),
-            data_dir: dir.path().to_path_buf(),
-            auth: test_auth(),
-            ..Config::default()
-        };
+        let mut config = test_config(dir.path()).await;
         adjust(&mut config);
         if !images.is_empty() {
-            let store =
-                SqliteStore::open(&config.sqlite_path(), &config.sqlite_options()).expect("store opens");
+            let store = open_store(&config).await;
             for batch in images.chunks(5000) {
                 store.create_images(batch.to_vec()).await.expect("images are written");
             }
@@ -169,9 +233,27 @@ impl TestServer {
             base: format!("http://{}", server.addr),
             server: Some(server),
             config,
-            _dir: dir,
+            _dir: Arc::new(dir),
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
         }
+    }
+
+    /// A second replica on the same PostgreSQL database; `None` on SQLite, whose single writer belongs to one
+    /// process (tests of replicas then send everything through the one server).
+    pub async fn second_replica(&self) -> Option<TestServer> {
+        if let Database::Sqlite(_) = self.config.database().expect("a database") {
+            return None;
+        }
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        let server = Server::start(&config).await.expect("the replica starts");
+        Some(TestServer {
+            base: format!("http://{}", server.addr),
+            server: Some(server),
+            config,
+            _dir: self._dir.clone(),
+            http: self.http.clone(),
+        })
     }
 
     /// Stops the server and starts a new one on the same data directory (a new port).
