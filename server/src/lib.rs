@@ -19,5 +19,6 @@ pub mod net;
 pub mod ops;
 pub mod seed;
 pub mod server;
+pub mod service;
 pub mod spec;
 pub mod store;

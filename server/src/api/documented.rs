@@ -17,10 +17,10 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response};
 
 use super::extract::{body_not_expected, parse_json, path_not_utf8};
-use crate::auth::identity::Action;
 use crate::domain::query::{ImageListParams, ImageListQuery, QueryLimits, RawTagQuery, TagQuery, parse_op4};
 use crate::domain::tag::{Tag, TagChangeError, TagLimits};
 use crate::error::{ApiError, glance_message};
+use crate::service::operation::Operation;
 use crate::store::StoreError;
 
 /// How an operation's error messages read: IMS paths as raised, Glance paths with the status line first
@@ -82,7 +82,7 @@ fn body_guard() -> Vec<DocumentedError> {
 
 /// What an operation that needs credentials answers before anything else (contract section 5): 401 without
 /// valid credentials, 403 for a project out of scope (in the path or `X-Project-Id`) or a missing permission.
-pub fn secured(actions: &[Action]) -> Vec<DocumentedError> {
+pub fn secured(operation: Operation) -> Vec<DocumentedError> {
     let mut errors = vec![
         error(
             "no or invalid credentials",
@@ -95,7 +95,7 @@ pub fn secured(actions: &[Action]) -> Vec<DocumentedError> {
             ),
         ),
     ];
-    if let Some(action) = actions.last() {
+    if let Some(action) = operation.actions().last() {
         errors.push(error(
             "a missing IAM permission",
             ApiError::Forbidden(format!("The caller lacks the IAM permission {}.", action.as_str())),
@@ -438,67 +438,65 @@ macro_rules! operation_errors {
     };
 }
 
-use Action::{Create, Delete, Get, List, Update};
-
 operation_errors!(
     /// Errors of op 1.
-    GlanceCreateTagErrors: Glance, secured(&[Get, Update]), stored(), glance_create_tag()
+    GlanceCreateTagErrors: Glance, secured(Operation::GlanceCreateTag), stored(), glance_create_tag()
 );
 operation_errors!(
     /// Errors of op 2.
-    GlanceDeleteTagErrors: Glance, secured(&[Get, Update]), stored(), glance_delete_tag()
+    GlanceDeleteTagErrors: Glance, secured(Operation::GlanceDeleteTag), stored(), glance_delete_tag()
 );
 operation_errors!(
     /// Errors of op 3.
-    CreateOrUpdateTagsErrors: Ims, secured(&[Get, Update]), stored(), create_or_update_tags()
+    CreateOrUpdateTagsErrors: Ims, secured(Operation::CreateOrUpdateTags), stored(), create_or_update_tags()
 );
 operation_errors!(
     /// Errors of op 4.
-    ListTagsErrors: Ims, secured(&[List]), stored(), expensive(), list_tags()
+    ListTagsErrors: Ims, secured(Operation::ListTags), stored(), expensive(), list_tags()
 );
 operation_errors!(
     /// Errors of op 5.
-    ListImageByTagsErrors: Ims, secured(&[List]), stored(), expensive(), list_image_by_tags()
+    ListImageByTagsErrors: Ims, secured(Operation::ListImageByTags), stored(), expensive(), list_image_by_tags()
 );
 operation_errors!(
     /// Errors of op 6.
-    BatchAddOrDeleteTagsErrors: Ims, secured(&[Update]), stored(), batch_add_or_delete_tags()
+    BatchAddOrDeleteTagsErrors: Ims, secured(Operation::BatchAddOrDeleteTags), stored(), batch_add_or_delete_tags()
 );
 operation_errors!(
     /// Errors of op 7.
-    AddImageTagErrors: Ims, secured(&[Update]), stored(), add_image_tag()
+    AddImageTagErrors: Ims, secured(Operation::AddImageTag), stored(), add_image_tag()
 );
 operation_errors!(
     /// Errors of op 8.
-    DeleteImageTagErrors: Ims, secured(&[Update]), stored(), delete_image_tag()
+    DeleteImageTagErrors: Ims, secured(Operation::DeleteImageTag), stored(), delete_image_tag()
 );
 operation_errors!(
     /// Errors of op 9.
-    ListImageTagsErrors: Ims, secured(&[List]), stored(), list_image_tags()
+    ListImageTagsErrors: Ims, secured(Operation::ListImageTags), stored(), list_image_tags()
 );
 operation_errors!(
     /// Errors of op 10.
-    ListImagesTagsErrors: Ims, secured(&[List]), stored(), expensive()
+    ListImagesTagsErrors: Ims, secured(Operation::ListImagesTags), stored(), expensive()
 );
 operation_errors!(
     /// Errors of image creation.
-    GlanceCreateImageErrors: Glance, secured(&[Create]), stored(), glance_create_image()
+    GlanceCreateImageErrors: Glance, secured(Operation::GlanceCreateImage), stored(), glance_create_image()
 );
 operation_errors!(
     /// Errors of showing an image.
-    GlanceShowImageErrors: Glance, secured(&[Get]), stored(), glance_show_image()
+    GlanceShowImageErrors: Glance, secured(Operation::GlanceShowImage), stored(), glance_show_image()
 );
 operation_errors!(
     /// Errors of deleting an image.
-    GlanceDeleteImageErrors: Glance, secured(&[Delete]), stored(), glance_delete_image()
+    GlanceDeleteImageErrors: Glance, secured(Operation::GlanceDeleteImage), stored(), glance_delete_image()
 );
 operation_errors!(
     /// Errors of listing images.
-    GlanceListImagesErrors: Glance, secured(&[List]), stored(), expensive(), glance_list_images()
+    GlanceListImagesErrors: Glance, secured(Operation::GlanceListImages), stored(), expensive(), glance_list_images()
 );
 operation_errors!(
     /// Errors of the image data upload.
-    GlanceUploadImageDataErrors: Glance, secured(&[Update]), stored(), glance_upload_image_data()
+    GlanceUploadImageDataErrors: Glance, secured(Operation::GlanceUploadImageData), stored(), glance_upload_image_data()
 );
 operation_errors!(
     /// Errors of the unauthenticated discovery and schema documents.

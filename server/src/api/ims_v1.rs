@@ -13,10 +13,11 @@ use super::documented::{CreateOrUpdateTagsErrors, ListTagsErrors};
 use super::extract::ApiJson;
 use super::ims_v2::ImsTag;
 use super::{AppState, IMS_V1_TAGS};
-use crate::auth::identity::{Action, Caller};
+use crate::auth::identity::Caller;
 use crate::domain::query::{GlanceBoolean, parse_op4};
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
+use crate::service::operation::Operation;
 
 /// The routes of this family.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -63,7 +64,7 @@ async fn create_or_update_tags(
     caller: Caller,
     body: ApiJson<CreateOrUpdateTagsRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Get, Action::Update])?;
+    caller.require(Operation::CreateOrUpdateTags.actions())?;
     let body = body.parse()?;
     let tag = match (body.tag, body.image_tag) {
         (Some(dotted), None) => Tag::from_dotted(&dotted),
@@ -163,7 +164,7 @@ async fn list_tags(
     caller: Caller,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ListTagsResponse>, ApiError> {
-    caller.require(&[Action::List])?;
+    caller.require(Operation::ListTags.actions())?;
     let Query(pairs) =
         query.map_err(|e| ApiError::BadRequest(format!("Invalid query string: {}", e.body_text())))?;
     let (filter, page) = parse_op4(&pairs, &app.query_limits)?;

@@ -18,10 +18,11 @@ use super::documented::{
 };
 use super::extract::{ApiJson, ApiPath, image_id};
 use super::{AppState, IMS_V2_TAGS};
-use crate::auth::identity::{Action, Caller};
+use crate::auth::identity::Caller;
 use crate::domain::query::{Page, RawCondition, RawMatch, RawTagQuery, TagQuery};
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
+use crate::service::operation::Operation;
 use crate::store::TaggedImage;
 
 /// The routes of this family.
@@ -277,7 +278,7 @@ async fn list_image_by_tags(
     caller: Caller,
     body: ApiJson<ListImageByTagsRequest>,
 ) -> Result<Json<ListImageByTagsResponse>, ApiError> {
-    caller.require(&[Action::List])?;
+    caller.require(Operation::ListImageByTags.actions())?;
     let body = body.parse()?;
     let raw = RawTagQuery {
         tags: raw_conditions(body.tags),
@@ -367,7 +368,7 @@ async fn batch_add_or_delete_tags(
     path: ApiPath<ProjectImagePath>,
     body: ApiJson<BatchAddOrDeleteTagsRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    caller.require(Operation::BatchAddOrDeleteTags.actions())?;
     let body = body.parse()?;
     let path = path.parse()?;
     if body.tags.is_empty() {
@@ -436,7 +437,7 @@ async fn add_image_tag(
     path: ApiPath<ProjectImagePath>,
     body: ApiJson<AddImageTagRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    caller.require(Operation::AddImageTag.actions())?;
     let body = body.parse()?;
     let path = path.parse()?;
     let tag = Tag::new(body.tag.key, body.tag.value);
@@ -463,7 +464,7 @@ async fn delete_image_tag(
     caller: Caller,
     path: ApiPath<ProjectImageKeyPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    caller.require(Operation::DeleteImageTag.actions())?;
     let path = path.parse()?;
     delete_key(&app, &caller, &path.image_id, path.key).await
 }
@@ -475,7 +476,7 @@ pub async fn delete_image_tag_named_action(
     caller: Caller,
     path: ApiPath<ProjectImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    caller.require(Operation::DeleteImageTag.actions())?;
     let path = path.parse()?;
     delete_key(&app, &caller, &path.image_id, "action".to_owned()).await
 }
@@ -515,7 +516,7 @@ async fn list_image_tags(
     caller: Caller,
     path: ApiPath<ProjectImagePath>,
 ) -> Result<Json<ListImageTagsResponse>, ApiError> {
-    caller.require(&[Action::List])?;
+    caller.require(Operation::ListImageTags.actions())?;
     let path = path.parse()?;
     let tags = app.store.image_tags(image_id(&path.image_id)?, &caller.project).await?;
     Ok(Json(ListImageTagsResponse { tags: tags.into_iter().map(ResourceTag::from).collect() }))
@@ -554,7 +555,7 @@ async fn list_images_tags(
     State(app): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ListImagesTagsResponse>, ApiError> {
-    caller.require(&[Action::List])?;
+    caller.require(Operation::ListImagesTags.actions())?;
     let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for tag in app.store.project_tags(&caller.project).await? {
         grouped.entry(tag.key).or_default().push(tag.value);

@@ -11,9 +11,10 @@ use utoipa_axum::routes;
 use super::documented::{GlanceCreateTagErrors, GlanceDeleteTagErrors};
 use super::extract::{ApiPath, NoBody};
 use super::{AppState, NATIVE_TAGS};
-use crate::auth::identity::{Action, Caller};
+use crate::auth::identity::Caller;
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
+use crate::service::operation::Operation;
 
 /// The routes of this family.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -53,7 +54,7 @@ async fn glance_create_tag(
     no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Get, Action::Update])?;
+    caller.require(Operation::GlanceCreateTag.actions())?;
     no_body.check()?;
     let path = path.parse()?;
     app.limits.check_native_tag(&path.tag)?;
@@ -82,7 +83,7 @@ async fn glance_delete_tag(
     no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Get, Action::Update])?;
+    caller.require(Operation::GlanceDeleteTag.actions())?;
     no_body.check()?;
     let path = path.parse()?;
     let tag = Tag::from_string_view(&path.tag);

@@ -20,7 +20,7 @@ use super::documented::{
 };
 use super::extract::{ApiJson, ApiPath, image_id};
 use super::{AppState, IMAGES};
-use crate::auth::identity::{Action, Caller};
+use crate::auth::identity::Caller;
 use crate::domain::image::{
     Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
     check_properties,
@@ -29,6 +29,7 @@ use crate::domain::query::{ImageListParams, ImageListQuery};
 use crate::domain::tag::{string_view_of, tags_for_new_image};
 use crate::domain::time;
 use crate::error::ApiError;
+use crate::service::operation::Operation;
 
 /// The routes of this family.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -241,7 +242,7 @@ async fn glance_create_image(
     caller: Caller,
     body: ApiJson<CreateImageRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Action::Create])?;
+    caller.require(Operation::GlanceCreateImage.actions())?;
     let image = new_image(body.parse()?, &caller.project, &app)?;
     let created = ImageDocument::from(app.store.create_image(image).await?);
     let location = created.self_link.clone();
@@ -274,7 +275,7 @@ async fn glance_show_image(
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<Json<ImageDocument>, ApiError> {
-    caller.require(&[Action::Get])?;
+    caller.require(Operation::GlanceShowImage.actions())?;
     let path = path.parse()?;
     Ok(Json(app.store.image(image_id(&path.image_id)?, &caller.project).await?.into()))
 }
@@ -297,7 +298,7 @@ async fn glance_delete_image(
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Delete])?;
+    caller.require(Operation::GlanceDeleteImage.actions())?;
     let path = path.parse()?;
     app.store.delete_image(image_id(&path.image_id)?, &caller.project).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -322,7 +323,7 @@ async fn glance_upload_image_data(
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    caller.require(Operation::GlanceUploadImageData.actions())?;
     let path = path.parse()?;
     let image = app.store.image(image_id(&path.image_id)?, &caller.project).await?;
     if Access::of(&image.owner, image.visibility, &caller.project) != Access::Owner {
@@ -366,7 +367,7 @@ async fn glance_list_images(
     caller: Caller,
     params: Result<Query<ImageListParams>, axum_extra::extract::QueryRejection>,
 ) -> Result<Json<ImageList>, ApiError> {
-    caller.require(&[Action::List])?;
+    caller.require(Operation::GlanceListImages.actions())?;
     let Query(params) =
         params.map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))?;
     let query = ImageListQuery::parse(&params, &app.query_limits)?;
