@@ -15,7 +15,7 @@ use super::ims_v2::ImsTag;
 use super::{AppState, IMS_V1_TAGS};
 use crate::auth::identity::Caller;
 use crate::domain::query::{GlanceBoolean, parse_op4};
-use crate::domain::tag::{Tag, TagChange};
+use crate::domain::tag::Tag;
 use crate::error::ApiError;
 use crate::service::operation::Operation;
 
@@ -44,6 +44,21 @@ pub struct CreateOrUpdateTagsRequest {
     pub image_tag: Option<ImsTag>,
 }
 
+impl CreateOrUpdateTagsRequest {
+    /// The image id and the tag the body names, in `tag` or in `image_tag` (exactly one of them).
+    fn into_parts(self) -> Result<(String, Tag), ApiError> {
+        let tag = match (self.tag, self.image_tag) {
+            (Some(dotted), None) => Tag::from_dotted(&dotted),
+            (None, Some(object)) => Tag::new(object.key, object.value),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::BadRequest("Give either 'tag' or 'image_tag', not both.".into()));
+            }
+            (None, None) => return Err(ApiError::BadRequest("Give one of 'tag' or 'image_tag'.".into())),
+        };
+        Ok((self.image_id, tag))
+    }
+}
+
 /// Add or modify an image tag (IMS v1)
 ///
 /// Sets one tag on an image the project owns: a new key is added (counting against the quota of 10), an
@@ -60,22 +75,13 @@ pub struct CreateOrUpdateTagsRequest {
     security(("token" = []), ("aksk" = []))
 )]
 async fn create_or_update_tags(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     body: ApiJson<CreateOrUpdateTagsRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Operation::CreateOrUpdateTags.actions())?;
-    let body = body.parse()?;
-    let tag = match (body.tag, body.image_tag) {
-        (Some(dotted), None) => Tag::from_dotted(&dotted),
-        (None, Some(object)) => Tag::new(object.key, object.value),
-        (Some(_), Some(_)) => {
-            return Err(ApiError::BadRequest("Give either 'tag' or 'image_tag', not both.".into()));
-        }
-        (None, None) => return Err(ApiError::BadRequest("Give one of 'tag' or 'image_tag'.".into())),
-    };
-    app.limits.check_ims_tag(&tag)?;
-    app.change_tags(&caller, &body.image_id, TagChange::Upsert(vec![tag])).await?;
+    let caller = caller.authorize(Operation::CreateOrUpdateTags)?;
+    let (image_id, tag) = body.parse()?.into_parts()?;
+    service.create_or_update_tags(&caller, &image_id, tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -160,22 +166,16 @@ pub struct ListTagsResponse {
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_tags(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ListTagsResponse>, ApiError> {
-    caller.require(Operation::ListTags.actions())?;
+    let caller = caller.authorize(Operation::ListTags)?;
     let Query(pairs) =
         query.map_err(|e| ApiError::BadRequest(format!("Invalid query string: {}", e.body_text())))?;
-    let (filter, page) = parse_op4(&pairs, &app.query_limits)?;
-    let tags = app.store.filtered_tags(&caller.project, &filter).await?;
-    let mut strings: Vec<String> = tags.iter().map(Tag::to_string_view).collect();
-    strings.sort_unstable();
-    strings.dedup();
-    if let Some(page) = page {
-        strings = page.apply(strings);
-    }
-    Ok(Json(ListTagsResponse { tags: strings }))
+    let (filter, page) = parse_op4(&pairs, service.query_limits())?;
+    let tags = service.list_tags(&caller, &filter, page).await?;
+    Ok(Json(ListTagsResponse { tags }))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use super::documented::{GlanceCreateTagErrors, GlanceDeleteTagErrors};
 use super::extract::{ApiPath, NoBody};
 use super::{AppState, NATIVE_TAGS};
 use crate::auth::identity::Caller;
-use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
 use crate::service::operation::Operation;
 
@@ -49,17 +48,15 @@ pub struct NativeTagPath {
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_create_tag(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Operation::GlanceCreateTag.actions())?;
+    let caller = caller.authorize(Operation::GlanceCreateTag)?;
     no_body.check()?;
     let path = path.parse()?;
-    app.limits.check_native_tag(&path.tag)?;
-    let change = TagChange::Upsert(vec![Tag::new(path.tag, "")]);
-    app.change_tags(&caller, &path.image_id, change).await.map_err(ApiError::quota_as_413)?;
+    service.glance_create_tag(&caller, &path.image_id, path.tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -78,17 +75,14 @@ async fn glance_create_tag(
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_tag(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Operation::GlanceDeleteTag.actions())?;
+    let caller = caller.authorize(Operation::GlanceDeleteTag)?;
     no_body.check()?;
     let path = path.parse()?;
-    let tag = Tag::from_string_view(&path.tag);
-    app.limits.check_lookup("tag key", &tag.key)?;
-    app.limits.check_lookup("tag value", &tag.value)?;
-    app.change_tags(&caller, &path.image_id, TagChange::DeleteMatching(tag)).await?;
+    service.glance_delete_tag(&caller, &path.image_id, &path.tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }

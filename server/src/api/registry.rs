@@ -12,23 +12,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::documented::{
     GlanceCreateImageErrors, GlanceDeleteImageErrors, GlanceListImagesErrors, GlanceShowImageErrors,
     GlanceUploadImageDataErrors,
 };
-use super::extract::{ApiJson, ApiPath, image_id};
+use super::extract::{ApiJson, ApiPath};
 use super::{AppState, IMAGES};
 use crate::auth::identity::Caller;
-use crate::domain::image::{
-    Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
-    check_properties,
-};
+use crate::domain::image::{Image, Status, Visibility};
 use crate::domain::query::{ImageListParams, ImageListQuery};
-use crate::domain::tag::{string_view_of, tags_for_new_image};
+use crate::domain::tag::string_view_of;
 use crate::domain::time;
 use crate::error::ApiError;
+use crate::service::images::ImageDraft;
 use crate::service::operation::Operation;
 
 /// The routes of this family.
@@ -172,55 +169,22 @@ pub struct CreateImageRequest {
     pub properties: BTreeMap<String, serde_json::Value>,
 }
 
-fn check_format(field: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
-    match value {
-        Some(v) if !allowed.contains(&v.as_str()) => {
-            Err(ApiError::BadRequest(format!("'{field}' must be one of {}; got {v:?}.", allowed.join(", "))))
-        }
-        other => Ok(other),
-    }
-}
-
-fn new_image(body: CreateImageRequest, project: &str, app: &AppState) -> Result<NewImage, ApiError> {
-    let id = match body.id {
-        None => Uuid::new_v4(),
-        Some(text) => Uuid::parse_str(&text)
-            .map_err(|_| ApiError::BadRequest(format!("'id' must be a UUID; got {text:?}.")))?,
-    };
-    if body.name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX_CHARS) {
-        return Err(ApiError::BadRequest(format!(
-            "'name' must be at most {NAME_MAX_CHARS} characters long."
-        )));
-    }
-    for (field, value) in [("min_disk", body.min_disk), ("min_ram", body.min_ram)] {
-        if value.is_some_and(|v| v < 0) {
-            return Err(ApiError::BadRequest(format!("'{field}' must not be negative.")));
+impl From<CreateImageRequest> for ImageDraft {
+    fn from(body: CreateImageRequest) -> Self {
+        ImageDraft {
+            id: body.id,
+            name: body.name,
+            visibility: body.visibility,
+            container_format: body.container_format,
+            disk_format: body.disk_format,
+            min_disk: body.min_disk,
+            min_ram: body.min_ram,
+            protected: body.protected,
+            os_hidden: body.os_hidden,
+            tags: body.tags,
+            properties: body.properties,
         }
     }
-    let mut properties = BTreeMap::new();
-    for (name, value) in body.properties {
-        let serde_json::Value::String(value) = value else {
-            return Err(ApiError::BadRequest(format!("The property {name:?} must be a string.")));
-        };
-        properties.insert(name, value);
-    }
-    check_properties(&properties).map_err(ApiError::BadRequest)?;
-    let tags = tags_for_new_image(&body.tags.unwrap_or_default(), &app.limits)?;
-    Ok(NewImage {
-        id,
-        name: body.name,
-        status: Status::Queued,
-        visibility: body.visibility.unwrap_or(Visibility::Private),
-        owner: project.to_owned(),
-        protected: body.protected.unwrap_or(false),
-        os_hidden: body.os_hidden.unwrap_or(false),
-        container_format: check_format("container_format", body.container_format, CONTAINER_FORMATS)?,
-        disk_format: check_format("disk_format", body.disk_format, DISK_FORMATS)?,
-        min_disk: body.min_disk.unwrap_or(0),
-        min_ram: body.min_ram.unwrap_or(0),
-        tags,
-        properties,
-    })
 }
 
 /// Create an image
@@ -238,13 +202,12 @@ fn new_image(body: CreateImageRequest, project: &str, app: &AppState) -> Result<
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_create_image(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     body: ApiJson<CreateImageRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(Operation::GlanceCreateImage.actions())?;
-    let image = new_image(body.parse()?, &caller.project, &app)?;
-    let created = ImageDocument::from(app.store.create_image(image).await?);
+    let caller = caller.authorize(Operation::GlanceCreateImage)?;
+    let created = ImageDocument::from(service.glance_create_image(&caller, body.parse()?.into()).await?);
     let location = created.self_link.clone();
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)).into_response())
 }
@@ -271,13 +234,13 @@ pub struct ImagePath {
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_show_image(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<Json<ImageDocument>, ApiError> {
-    caller.require(Operation::GlanceShowImage.actions())?;
+    let caller = caller.authorize(Operation::GlanceShowImage)?;
     let path = path.parse()?;
-    Ok(Json(app.store.image(image_id(&path.image_id)?, &caller.project).await?.into()))
+    Ok(Json(service.glance_show_image(&caller, &path.image_id).await?.into()))
 }
 
 /// Delete an image
@@ -294,13 +257,13 @@ async fn glance_show_image(
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_image(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Operation::GlanceDeleteImage.actions())?;
+    let caller = caller.authorize(Operation::GlanceDeleteImage)?;
     let path = path.parse()?;
-    app.store.delete_image(image_id(&path.image_id)?, &caller.project).await?;
+    service.glance_delete_image(&caller, &path.image_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -319,19 +282,13 @@ async fn glance_delete_image(
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_upload_image_data(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Operation::GlanceUploadImageData.actions())?;
+    let caller = caller.authorize(Operation::GlanceUploadImageData)?;
     let path = path.parse()?;
-    let image = app.store.image(image_id(&path.image_id)?, &caller.project).await?;
-    if Access::of(&image.owner, image.visibility, &caller.project) != Access::Owner {
-        return Err(ApiError::Forbidden(
-            "The image belongs to another project; only its owner may change it.".into(),
-        ));
-    }
-    Err(ApiError::NotImplemented("Image data upload is not implemented by this service.".into()))
+    match service.glance_upload_image_data(&caller, &path.image_id).await? {}
 }
 
 /// Response of `GET /v2/images`.
@@ -363,16 +320,16 @@ pub struct ImageList {
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_list_images(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     params: Result<Query<ImageListParams>, axum_extra::extract::QueryRejection>,
 ) -> Result<Json<ImageList>, ApiError> {
-    caller.require(Operation::GlanceListImages.actions())?;
+    let caller = caller.authorize(Operation::GlanceListImages)?;
     let Query(params) =
         params.map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))?;
-    let query = ImageListQuery::parse(&params, &app.query_limits)?;
+    let query = ImageListQuery::parse(&params, service.query_limits())?;
     let images: Vec<ImageDocument> =
-        app.store.list_images(&caller.project, &query).await?.into_iter().map(ImageDocument::from).collect();
+        service.glance_list_images(&caller, &query).await?.into_iter().map(ImageDocument::from).collect();
     let unmarked = ImageListParams { marker: None, ..params };
     let query_string = serde_html_form::to_string(&unmarked).map_err(ApiError::internal)?;
     let link = |extra: &str| {

@@ -1,7 +1,11 @@
-//! The operations and the IAM actions each one needs: the one permission table, read by the handlers before
-//! they read their parameters or body, and by the documented error responses.
+//! The operations and the IAM actions each one needs: the one permission table. A handler turns its `Caller`
+//! into an [`Authorized`] caller for its operation before it reads its parameters or body, and the service's
+//! method for that operation takes nothing else, so the check order stays structural: 401 (no credentials),
+//! 403 (a project out of scope: the `Caller` extractor), 403 (a missing permission: here), then the request's
+//! own 400s, 404s and 403s.
 
-use crate::auth::identity::Action;
+use crate::auth::identity::{Action, Caller};
+use crate::error::ApiError;
 
 /// An operation of the API that needs credentials, named after its operation id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -103,11 +107,55 @@ impl Operation {
     }
 }
 
+/// A caller allowed to run one operation, in the project it acts in. Only [`Caller::authorize`] makes one.
+#[derive(Clone, Debug)]
+pub struct Authorized {
+    operation: Operation,
+    project: String,
+}
+
+impl Authorized {
+    /// The project to act in, for the service's method of `operation`. A caller authorised for another
+    /// operation is a handler's mistake, answered 500 rather than run with the wrong permissions.
+    pub fn project_for(&self, operation: Operation) -> Result<&str, ApiError> {
+        if self.operation == operation {
+            Ok(&self.project)
+        } else {
+            Err(ApiError::internal(format!(
+                "a caller authorised for {} was passed to {}",
+                self.operation.id(),
+                operation.id()
+            )))
+        }
+    }
+}
+
+impl Caller {
+    /// Authorises the caller for `operation`: refused (403 `IMG.0026`, naming the first missing action) unless
+    /// its grant holds every IAM action the operation needs.
+    pub fn authorize(self, operation: Operation) -> Result<Authorized, ApiError> {
+        self.require(operation.actions())?;
+        Ok(Authorized { operation, project: self.project })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::sync::Arc;
 
     use super::*;
+    use crate::auth::identity::Principal;
+    use crate::config::Grant;
+
+    fn caller(actions: &[&str]) -> Caller {
+        let grant = Grant {
+            default_project: "p".into(),
+            projects: Vec::new(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        };
+        Caller { principal: Arc::new(Principal { name: "t".into(), grant }), project: "p".into() }
+    }
 
     /// The table names every operation of the document that needs credentials, and nothing else.
     #[test]
@@ -123,5 +171,17 @@ mod tests {
         }
         let table: BTreeSet<String> = Operation::ALL.iter().map(|o| o.id().to_owned()).collect();
         assert_eq!(table, secured);
+    }
+
+    #[test]
+    fn authorisation_needs_every_action_and_holds_for_its_operation_only() {
+        let refused = caller(&["ims:images:get"]).authorize(Operation::GlanceCreateTag).err();
+        assert!(
+            matches!(&refused, Some(ApiError::Forbidden(m)) if m.contains("ims:images:update")),
+            "{refused:?}"
+        );
+        let allowed = caller(&["ims:images:*"]).authorize(Operation::AddImageTag).expect("allowed");
+        assert_eq!(allowed.project_for(Operation::AddImageTag).ok(), Some("p"));
+        assert!(matches!(allowed.project_for(Operation::DeleteImageTag), Err(ApiError::Internal(_))));
     }
 }
