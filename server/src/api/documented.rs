@@ -17,7 +17,10 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response};
 
 use super::extract::{body_not_expected, parse_json, path_not_utf8};
-use crate::domain::query::{ImageListParams, ImageListQuery, QueryLimits, RawTagQuery, TagQuery, parse_op4};
+use super::ims_v1::list_tags_query;
+use super::registry::ImageListParams;
+use crate::domain::query::QueryLimits;
+use crate::domain::query::tag_query::{RawTagQuery, TagQuery};
 use crate::domain::tag::{Tag, TagChangeError, TagLimits};
 use crate::error::{ApiError, glance_message};
 use crate::service::operation::Operation;
@@ -238,8 +241,11 @@ pub fn list_tags() -> Vec<DocumentedError> {
     let too_many: Vec<(String, String)> =
         (0..=limits.max_filter_terms).map(|n| ("tag".to_owned(), format!("k{n}"))).collect();
     vec![
-        bad_request("an invalid parameter", parse_op4(&[("limit".to_owned(), "0".to_owned())], &limits)),
-        bad_request("more filter terms than the cap", parse_op4(&too_many, &limits)),
+        bad_request(
+            "an invalid parameter",
+            list_tags_query(&[("limit".to_owned(), "0".to_owned())], &limits),
+        ),
+        bad_request("more filter terms than the cap", list_tags_query(&too_many, &limits)),
     ]
 }
 
@@ -338,16 +344,14 @@ pub fn glance_delete_image() -> Vec<DocumentedError> {
 pub fn glance_list_images() -> Vec<DocumentedError> {
     let params = ImageListParams { sort_dir: Some("up".into()), ..ImageListParams::default() };
     vec![
-        bad_request("an invalid parameter", ImageListQuery::parse(&params, &QueryLimits::default())),
+        bad_request("an invalid parameter", params.to_query(&QueryLimits::default())),
         bad_request(
             "more tag filters than the cap",
-            ImageListQuery::parse(
-                &ImageListParams {
-                    tag: (0..=QueryLimits::default().max_filter_terms).map(|n| format!("k{n}")).collect(),
-                    ..ImageListParams::default()
-                },
-                &QueryLimits::default(),
-            ),
+            ImageListParams {
+                tag: (0..=QueryLimits::default().max_filter_terms).map(|n| format!("k{n}")).collect(),
+                ..ImageListParams::default()
+            }
+            .to_query(&QueryLimits::default()),
         ),
         error("a marker that names no image of the list", StoreError::MarkerNotFound),
     ]

@@ -10,6 +10,10 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use crate::domain::query::InvalidQuery;
+use crate::domain::query::image_filter::parse_bool;
+#[cfg(doc)]
+use crate::domain::query::image_filter::{FALSE_WORDS, TRUE_WORDS};
 use crate::error::ApiError;
 
 /// Path parameters, percent-decoded once per segment; invalid UTF-8 is a 400.
@@ -120,6 +124,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     deserializer.end().map_err(|e| ApiError::BadRequest(format!("The request body is not valid: {e}")))?;
     Ok(value)
+}
+
+/// A boolean query parameter as it arrives, read with [`parse_bool`]. In the OpenAPI document it is a string of
+/// the words Glance accepts (`True` from Python clients among them), not a JSON boolean.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct GlanceBoolean(pub String);
+
+/// The pattern of [`GlanceBoolean`]: the words of [`TRUE_WORDS`] and [`FALSE_WORDS`] in any case, with optional
+/// surrounding whitespace.
+pub const BOOLEAN_PATTERN: &str = r"^\s*(1|0|[tT]([rR][uU][eE])?|[fF]([aA][lL][sS][eE])?|[oO]([nN]|[fF][fF])|[yY]([eE][sS])?|[nN][oO]?)\s*$";
+
+impl utoipa::PartialSchema for GlanceBoolean {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A boolean as Glance reads it: `1`, `t`, `true`, `on`, `y`, `yes` or `0`, `f`, `false`, `off`, `n`, \
+                 `no`, in any case, surrounding whitespace ignored.",
+            ))
+            .pattern(Some(BOOLEAN_PATTERN))
+            .examples(["true"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for GlanceBoolean {}
+
+impl GlanceBoolean {
+    /// The value, or a 400 naming `field`.
+    pub fn parse(&self, field: &str) -> Result<bool, InvalidQuery> {
+        parse_bool(field, &self.0)
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::documented::{
 use super::extract::{ApiJson, ApiPath};
 use super::{AppState, IMS_V2_TAGS};
 use crate::auth::identity::Caller;
-use crate::domain::query::{RawCondition, RawMatch, RawTagQuery};
+use crate::domain::query::tag_query::{RawCondition, RawMatch, RawTagQuery};
 use crate::domain::tag::Tag;
 use crate::error::ApiError;
 use crate::service::operation::Operation;

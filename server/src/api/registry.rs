@@ -1,5 +1,6 @@
 //! The image registry: the subset of the Glance v2 image API that tags need and that python-glanceclient,
-//! openstacksdk and the Huawei SDK's `glance_*` methods call.
+//! openstacksdk and the Huawei SDK's `glance_*` methods call, with the reading of `GET /v2/images`' query
+//! parameters.
 
 use std::collections::BTreeMap;
 
@@ -12,17 +13,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::documented::{
     GlanceCreateImageErrors, GlanceDeleteImageErrors, GlanceListImagesErrors, GlanceShowImageErrors,
     GlanceUploadImageDataErrors,
 };
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, GlanceBoolean};
 use super::{AppState, IMAGES};
 use crate::auth::identity::Caller;
 use crate::domain::image::{Image, Status, Visibility};
-use crate::domain::query::{ImageListParams, ImageListQuery};
-use crate::domain::tag::string_view_of;
+use crate::domain::query::image_filter::{ImageFilter, TimeCondition, parse_visibility};
+use crate::domain::query::image_list::{ImageListQuery, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, SortKey};
+use crate::domain::query::{InvalidQuery, QueryLimits};
+use crate::domain::tag::{Tag, string_view_of};
 use crate::domain::time;
 use crate::error::ApiError;
 use crate::service::images::ImageDraft;
@@ -291,6 +295,121 @@ async fn glance_upload_image_data(
     match service.glance_upload_image_data(&caller, &path.image_id).await? {}
 }
 
+/// The query parameters of `GET /v2/images`, as they arrive (and as the OpenAPI document describes them).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImageListParams {
+    /// Page size (default 25, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Return images after this id (from `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = Uuid)]
+    pub marker: Option<String>,
+    /// `name`, `status`, `container_format`, `disk_format`, `size`, `id`, `created_at` (default) or `updated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<String>,
+    /// `asc` or `desc` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_dir: Option<String>,
+    /// Exact name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Exact status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A visibility, or `all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    /// Exact owner project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `true` lists only hidden images, `false` (the default) only the others; Glance's boolean words.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub os_hidden: Option<GlanceBoolean>,
+    /// Only protected (`true`) or unprotected (`false`) images; a boolean as for `os_hidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub protected: Option<GlanceBoolean>,
+    /// Exact image id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = Uuid)]
+    pub id: Option<String>,
+    /// `op:time`, op in gt, gte, lt, lte, eq, neq; time `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DD HH:MM:SS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(example = "gte:2024-01-01T00:00:00Z")]
+    pub created_at: Option<String>,
+    /// Like `created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(example = "gte:2024-01-01T00:00:00Z")]
+    pub updated_at: Option<String>,
+    /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND), at most 50.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[param(style = Form, explode = true)]
+    pub tag: Vec<String>,
+}
+
+impl ImageListParams {
+    /// The list these parameters ask for, read the way Glance reads them: `limit` capped at 1000 (default
+    /// 25), `sort_dir` `asc`/`desc` (default `desc` by `created_at`), `tag` values stripped and ANDed (at most
+    /// `max_filter_terms` of them), hidden images left out unless `os_hidden=true`.
+    pub fn to_query(&self, limits: &QueryLimits) -> Result<ImageListQuery, InvalidQuery> {
+        limits.check_filter_terms(self.tag.len(), "'tag' parameters")?;
+        let limit = self.limit.map_or(LIST_DEFAULT_LIMIT, |l| u64::from(l).min(LIST_MAX_LIMIT));
+        let marker = self
+            .marker
+            .as_ref()
+            .map(|m| {
+                Uuid::parse_str(m).map_err(|_| InvalidQuery(format!("The marker {m:?} is not an image id.")))
+            })
+            .transpose()?;
+        let sort_key =
+            self.sort_key.as_deref().map(SortKey::parse).transpose()?.unwrap_or(SortKey::CreatedAt);
+        let ascending = match self.sort_dir.as_deref() {
+            None | Some("desc") => false,
+            Some("asc") => true,
+            Some(other) => {
+                return Err(InvalidQuery(format!("'sort_dir' must be asc or desc; got {other:?}.")));
+            }
+        };
+        let visibility = match self.visibility.as_deref() {
+            None | Some("all") => None,
+            Some(text) => Some(parse_visibility(text)?),
+        };
+        let filter = ImageFilter {
+            name: self.name.clone(),
+            status: self.status.clone(),
+            visibility,
+            owner: self.owner.clone(),
+            os_hidden: Some(
+                self.os_hidden.as_ref().map(|v| v.parse("os_hidden")).transpose()?.unwrap_or(false),
+            ),
+            protected: self.protected.as_ref().map(|v| v.parse("protected")).transpose()?,
+            id: self.id.clone(),
+            created_at: self
+                .created_at
+                .as_deref()
+                .map(|v| TimeCondition::parse("created_at", v))
+                .transpose()?,
+            updated_at: self
+                .updated_at
+                .as_deref()
+                .map(|v| TimeCondition::parse("updated_at", v))
+                .transpose()?,
+            tags: self.tag.iter().map(|t| Tag::from_string_view(t.trim())).collect(),
+            ..ImageFilter::default()
+        };
+        Ok(ImageListQuery { filter, sort_key, ascending, limit, marker })
+    }
+}
+
+/// Reads a parameter that is present as `Some`, even when its value is empty (`os_hidden=` is a 400, as in
+/// Glance, not a missing parameter); absent parameters take the field's default.
+fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Response of `GET /v2/images`.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 pub struct ImageList {
@@ -327,7 +446,7 @@ async fn glance_list_images(
     let caller = caller.authorize(Operation::GlanceListImages)?;
     let Query(params) =
         params.map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))?;
-    let query = ImageListQuery::parse(&params, service.query_limits())?;
+    let query = params.to_query(service.query_limits())?;
     let images: Vec<ImageDocument> =
         service.glance_list_images(&caller, &query).await?.into_iter().map(ImageDocument::from).collect();
     let unmarked = ImageListParams { marker: None, ..params };
@@ -344,4 +463,39 @@ async fn glance_list_images(
         _ => None,
     };
     Ok(Json(ImageList { first: link(""), schema: "/v2/schemas/images".to_owned(), next, images }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query_defaults_and_errors() {
+        let parse = |params: ImageListParams| params.to_query(&QueryLimits::default());
+        let q = parse(ImageListParams::default()).expect("valid");
+        assert_eq!((q.limit, q.sort_key, q.ascending), (25, SortKey::CreatedAt, false));
+        assert_eq!(q.filter.os_hidden, Some(false));
+        let q = parse(ImageListParams {
+            limit: Some(5000),
+            tag: vec![" a ".into(), "k=v".into()],
+            visibility: Some("all".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(q.limit, 1000);
+        assert_eq!(q.filter.tags, vec![Tag::new("a", ""), Tag::new("k", "v")]);
+        assert!(parse(ImageListParams { sort_dir: Some("up".into()), ..Default::default() }).is_err());
+        assert!(parse(ImageListParams { marker: Some("nope".into()), ..Default::default() }).is_err());
+        assert!(parse(ImageListParams { sort_key: Some("tags".into()), ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn tag_filters_are_capped() {
+        let limits = QueryLimits::default();
+        let tags = |n: usize| (0..n).map(|i| format!("k{i}")).collect::<Vec<_>>();
+        let list = |n: usize| ImageListParams { tag: tags(n), ..Default::default() };
+        assert!(list(limits.max_filter_terms).to_query(&limits).is_ok());
+        let over = list(limits.max_filter_terms + 1).to_query(&limits).expect_err("over the cap");
+        assert!(over.0.contains("At most 50 filter terms"), "the message names the cap: {over}");
+    }
 }

@@ -12,7 +12,7 @@ use crate::domain::image::{
     Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
     check_properties,
 };
-use crate::domain::query::ImageListQuery;
+use crate::domain::query::image_list::ImageListQuery;
 use crate::domain::tag::{TagLimits, tags_for_new_image};
 use crate::error::ApiError;
 

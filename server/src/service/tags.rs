@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::operation::{Authorized, Operation};
 use super::{Service, image_id};
-use crate::domain::query::{ImageFilter, Page, RawTagQuery, StringPage, TagQuery};
+use crate::domain::query::image_filter::{ImageFilter, StringPage};
+use crate::domain::query::tag_query::{Page, RawTagQuery, TagQuery};
 use crate::domain::tag::{Tag, TagChange};
 use crate::error::ApiError;
 use crate::store::TaggedImage;

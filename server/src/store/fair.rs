@@ -25,7 +25,9 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, TaggedImage};
 use crate::domain::image::{Image, NewImage};
-use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
+use crate::domain::query::image_filter::ImageFilter;
+use crate::domain::query::image_list::ImageListQuery;
+use crate::domain::query::tag_query::{Page, TagQuery};
 use crate::domain::tag::{Tag, TagChange};
 use crate::ops::prometheus::{
     FAIR_SHARE_REFUSALS, FAIR_SHARE_SLOTS, FAIR_SHARE_SLOTS_IN_USE, GaugeHeld, REFUSED_BUSY,

@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::image::{Image, NewImage};
-use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
+use crate::domain::query::image_filter::ImageFilter;
+use crate::domain::query::image_list::ImageListQuery;
+use crate::domain::query::tag_query::{Page, TagQuery};
 use crate::domain::tag::{Tag, TagChange, TagChangeError};
 
 pub mod fair;

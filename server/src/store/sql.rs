@@ -6,9 +6,9 @@
 //! database scan every image.
 
 use crate::domain::image::Visibility;
-use crate::domain::query::{
-    ImageFilter, ImageListQuery, ImageType, NameMatch, SortKey, TagCondition, TagQuery,
-};
+use crate::domain::query::image_filter::{ImageFilter, ImageType, TimeOp};
+use crate::domain::query::image_list::{ImageListQuery, SortKey};
+use crate::domain::query::tag_query::{NameMatch, TagCondition, TagQuery};
 
 /// A query parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +129,7 @@ impl Where {
         for (column, condition) in [("i.created_at", filter.created_at), ("i.updated_at", filter.updated_at)]
         {
             if let Some(c) = condition {
-                self.push(format!("{column} {} ?", c.op.sql()), [Param::Int(c.at)]);
+                self.push(format!("{column} {} ?", comparison(c.op)), [Param::Int(c.at)]);
             }
         }
         for (name, value) in &filter.properties {
@@ -267,6 +267,18 @@ pub fn sort_expression(key: SortKey) -> &'static str {
     }
 }
 
+/// The SQL operator of a time comparison.
+pub fn comparison(op: TimeOp) -> &'static str {
+    match op {
+        TimeOp::Gt => ">",
+        TimeOp::Gte => ">=",
+        TimeOp::Lt => "<",
+        TimeOp::Lte => "<=",
+        TimeOp::Eq => "=",
+        TimeOp::Neq => "<>",
+    }
+}
+
 /// The direction keyword of a list query.
 pub fn direction(query: &ImageListQuery) -> &'static str {
     if query.ascending { "ASC" } else { "DESC" }
@@ -280,7 +292,7 @@ pub fn placeholders(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::query::TagCondition;
+    use crate::domain::query::tag_query::TagCondition;
 
     #[test]
     fn tag_query_sql_has_one_param_per_placeholder() {

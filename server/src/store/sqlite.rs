@@ -19,7 +19,9 @@ use uuid::Uuid;
 use super::sql::{self, Param, Where};
 use super::{Durability, Store, StoreError, TaggedImage};
 use crate::domain::image::{Access, Image, NewImage, Status, Visibility};
-use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery, fold_case};
+use crate::domain::query::image_filter::ImageFilter;
+use crate::domain::query::image_list::ImageListQuery;
+use crate::domain::query::tag_query::{Page, TagQuery, fold_case};
 use crate::domain::tag::{Tag, TagChange, TagSet};
 use crate::domain::time;
 use crate::ops::prometheus::{
@@ -747,7 +749,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::domain::query::TagQuery;
+    use crate::domain::query::tag_query::TagQuery;
 
     fn options(readers: usize) -> SqliteOptions {
         SqliteOptions { readers, durability: Durability::Full, query_time_limit: None }

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use ims_tags::domain::image::{Image, NewImage, Status, Visibility};
-use ims_tags::domain::query::{
-    ImageFilter, ImageListQuery, ImageType, NameMatch, Page, SortKey, TagCondition, TagQuery, visible,
-};
+use ims_tags::domain::query::image_filter::{ImageFilter, ImageType, visible};
+use ims_tags::domain::query::image_list::{ImageListQuery, SortKey};
+use ims_tags::domain::query::tag_query::{NameMatch, Page, TagCondition, TagQuery};
 use ims_tags::domain::tag::{Tag, TagSet};
 use uuid::Uuid;
 

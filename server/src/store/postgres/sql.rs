@@ -15,9 +15,9 @@ use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
 use crate::domain::image::Visibility;
-use crate::domain::query::{
-    ImageFilter, ImageListQuery, ImageType, NameMatch, SortKey, TagCondition, TagQuery,
-};
+use crate::domain::query::image_filter::{ImageFilter, ImageType};
+use crate::domain::query::image_list::{ImageListQuery, SortKey};
+use crate::domain::query::tag_query::{NameMatch, TagCondition, TagQuery};
 
 /// Tag conditions of one list that become joins (each a set of images from the tag index); the planner's
 /// time grows fast with the number of joins, so further conditions are counted image by image instead.
@@ -277,7 +277,7 @@ impl<'p> Where<'p> {
         {
             if let Some(c) = condition {
                 let p = self.params.push(Param::Int(c.at));
-                self.conditions.push(format!("{column} {} {p}", c.op.sql()));
+                self.conditions.push(format!("{column} {} {p}", super::super::sql::comparison(c.op)));
             }
         }
         if !filter.properties.is_empty() {
