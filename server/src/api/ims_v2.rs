@@ -132,7 +132,7 @@ pub struct TagKeyValue {
 }
 
 /// A decimal string or an integer (the Huawei SDKs send strings). Its schema is given per field
-/// ([`limit_schema`], [`offset_schema`]), with that field's bounds.
+/// (`limit_schema`, `offset_schema`), with that field's bounds.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum IntegerOrString {

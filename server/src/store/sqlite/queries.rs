@@ -15,22 +15,40 @@ use crate::domain::query::image_list::ImageListQuery;
 use crate::domain::query::tag_query::{Page, TagQuery, fold_case};
 use crate::domain::tag::{Tag, TagChange, TagSet};
 use crate::domain::time;
-use crate::store::sql::{self, Param, Where};
+use crate::store::sql::{self, ARMS, Arm, Dialect, IMAGE_COLUMNS, Param, Params, Where};
 use crate::store::{Store, StoreError, TaggedImage};
 
-fn to_values(params: &[Param]) -> Vec<Value> {
+/// The values to bind for a statement's parameters: booleans as 0 and 1, ids as their text (as stored).
+fn to_values(params: &Params) -> Result<Vec<Value>, StoreError> {
     params
+        .values()
         .iter()
         .map(|p| match p {
-            Param::Text(s) => Value::Text(s.clone()),
-            Param::Int(i) => Value::Integer(*i),
+            Param::Text(s) => Ok(Value::Text(s.clone())),
+            Param::Int(i) => Ok(Value::Integer(*i)),
+            Param::Bool(b) => Ok(Value::Integer(i64::from(*b))),
+            Param::Uuid(id) => Ok(Value::Text(id.to_string())),
+            Param::Texts(_) => Err(StoreError::Backend("SQLite takes no list parameter".into())),
         })
         .collect()
 }
 
-const IMAGE_COLUMNS: &str = "i.id, i.owner, i.name, i.status, i.visibility, i.protected, i.os_hidden, \
-     i.container_format, i.disk_format, i.min_disk, i.min_ram, i.size, i.virtual_size, i.checksum, \
-     i.created_at, i.updated_at";
+/// `(?, ?, ...)` with `n` placeholders.
+fn placeholders(n: usize) -> String {
+    format!("({})", vec!["?"; n].join(", "))
+}
+
+/// Combines one `SELECT` per arm with `combine` (`UNION ALL`, or `UNION` to drop duplicates), each wrapped
+/// in a subquery of its own (SQLite takes no `ORDER BY` or `LIMIT` in a bare member of a compound select);
+/// `select(arm)` gives the text of each.
+fn union_of_arms(combine: &str, mut select: impl FnMut(Arm) -> String) -> String {
+    let parts: Vec<String> = ARMS
+        .iter()
+        .enumerate()
+        .map(|(n, arm)| format!("SELECT * FROM ({}) AS arm_{n}", select(*arm)))
+        .collect();
+    parts.join(&format!(" {combine} "))
+}
 
 fn image_from_row(row: &Row<'_>) -> rusqlite::Result<Image> {
     let text_enum = |index: usize| -> rusqlite::Result<String> { row.get(index) };
@@ -68,7 +86,7 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
     let ids: Vec<Value> = images.iter().map(|i| Value::Text(i.id.to_string())).collect();
     let index: BTreeMap<String, usize> =
         images.iter().enumerate().map(|(n, i)| (i.id.to_string(), n)).collect();
-    let marks = sql::placeholders(ids.len());
+    let marks = placeholders(ids.len());
     let mut tags =
         conn.prepare(&format!("SELECT image_id, key, value FROM image_tags WHERE image_id IN {marks}"))?;
     let mut rows = tags.query(params_from_iter(ids.iter()))?;
@@ -90,24 +108,12 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
     Ok(())
 }
 
-fn select_images(conn: &Connection, condition: &str, params: &[Param]) -> Result<Vec<Image>, StoreError> {
+fn select_images(conn: &Connection, condition: &str, values: &[Value]) -> Result<Vec<Image>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {condition}"))?;
-    let mut images = stmt
-        .query_map(params_from_iter(to_values(params)), image_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut images =
+        stmt.query_map(params_from_iter(values), image_from_row)?.collect::<Result<Vec<_>, _>>()?;
     attach_details(conn, &mut images)?;
     Ok(images)
-}
-
-fn from_values(values: &[Value]) -> Vec<Param> {
-    values
-        .iter()
-        .filter_map(|v| match v {
-            Value::Text(s) => Some(Param::Text(s.clone())),
-            Value::Integer(i) => Some(Param::Int(*i)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The owner and visibility of an image, if it exists.
@@ -200,7 +206,7 @@ impl Store for SqliteStore {
     async fn image(&self, id: Uuid, project: &str) -> Result<Image, StoreError> {
         let project = project.to_owned();
         self.read(move |conn| {
-            let image = select_images(conn, "i.id = ?", &[Param::Text(id.to_string())])?
+            let image = select_images(conn, "i.id = ?", &[Value::Text(id.to_string())])?
                 .pop()
                 .ok_or(StoreError::ImageNotFound)?;
             match Access::of(&image.owner, image.visibility, &project) {
@@ -217,14 +223,13 @@ impl Store for SqliteStore {
             let marker = match query.marker {
                 None => None,
                 Some(marker) => {
-                    let marker = marker.to_string();
                     let row = conn
                         .query_row(
                             &format!(
                                 "SELECT i.owner, i.visibility, {} FROM images i WHERE i.id = ?",
                                 sql::sort_expression(query.sort_key)
                             ),
-                            [&marker],
+                            [marker.to_string()],
                             |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Value>(2)?)),
                         )
                         .optional()?;
@@ -246,32 +251,26 @@ impl Store for SqliteStore {
             let sort = sql::sort_expression(query.sort_key);
             let dir = sql::direction(&query);
             let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-            let (union, params) = sql::union_of_arms("UNION ALL", |arm| {
-                let mut clause = Where::arm(arm, &project).filter(&query.filter, &project);
+            let mut params = Params::new(Dialect::Sqlite);
+            let union = union_of_arms("UNION ALL", |arm| {
+                let mut clause = Where::arm(arm, &project, &mut params).filter(&query.filter);
                 if let Some((value, id)) = &marker {
-                    clause = clause.after(&query, value.clone(), id.clone());
+                    clause = clause.after(&query, value.clone(), *id);
                 }
-                (
-                    format!(
-                        "SELECT i.id AS id, {sort} AS sort_value FROM images i WHERE {} \
-                         ORDER BY {sort} {dir}, i.id {dir} LIMIT {limit}",
-                        clause.sql()
-                    ),
-                    clause.params,
+                format!(
+                    "SELECT i.id AS id, {sort} AS sort_value FROM images i WHERE {} \
+                     ORDER BY {sort} {dir}, i.id {dir} LIMIT {limit}",
+                    clause.sql()
                 )
             });
             let ids: Vec<Value> = conn
                 .prepare(&format!("{union} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}"))?
-                .query_map(params_from_iter(to_values(&params)), |r| r.get::<_, Value>(0))?
+                .query_map(params_from_iter(to_values(&params)?), |r| r.get::<_, Value>(0))?
                 .collect::<Result<_, _>>()?;
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            let mut images = select_images(
-                conn,
-                &format!("i.id IN {}", sql::placeholders(ids.len())),
-                &from_values(&ids),
-            )?;
+            let mut images = select_images(conn, &format!("i.id IN {}", placeholders(ids.len())), &ids)?;
             let position: BTreeMap<String, usize> = ids
                 .iter()
                 .enumerate()
@@ -363,28 +362,24 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             // Each arm yields its distinct tags (the owned arm straight from the owner-first index, in order);
             // `UNION` merges the two short lists.
-            let (union, params) = sql::union_of_arms("UNION", |arm| {
-                let clause = Where::arm(arm, &project).filter(&filter, &project);
-                if arm == sql::Arm::Owned && !clause.filters_images() {
-                    (
-                        "SELECT DISTINCT t.key AS key, t.value AS value FROM image_tags t WHERE t.owner = ?"
-                            .to_owned(),
-                        clause.params,
-                    )
+            let mut params = Params::new(Dialect::Sqlite);
+            let union = union_of_arms("UNION", |arm| {
+                let clause = Where::arm(arm, &project, &mut params).filter(&filter);
+                if arm == Arm::Owned && !clause.filters_images() {
+                    // The arm's only parameter is the owner.
+                    "SELECT DISTINCT t.key AS key, t.value AS value FROM image_tags t WHERE t.owner = ?"
+                        .to_owned()
                 } else {
-                    (
-                        format!(
-                            "SELECT DISTINCT t.key AS key, t.value AS value FROM images i \
-                             JOIN image_tags t ON t.image_id = i.id WHERE {}",
-                            clause.sql()
-                        ),
-                        clause.params,
+                    format!(
+                        "SELECT DISTINCT t.key AS key, t.value AS value FROM images i \
+                         JOIN image_tags t ON t.image_id = i.id WHERE {}",
+                        clause.sql()
                     )
                 }
             });
             let mut stmt = conn.prepare(&format!("{union} ORDER BY key, value"))?;
             let tags = stmt
-                .query_map(params_from_iter(to_values(&params)), |r| {
+                .query_map(params_from_iter(to_values(&params)?), |r| {
                     Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -401,23 +396,23 @@ impl Store for SqliteStore {
     ) -> Result<(u64, Vec<TaggedImage>), StoreError> {
         let (project, query) = (project.to_owned(), query.clone());
         self.read(move |conn| {
-            let clause = Where::arm(sql::Arm::Owned, &project).tag_query(&query);
-            let (count, count_params) = sql::tag_only_count(&project, &query).unwrap_or_else(|| {
-                (format!("SELECT COUNT(*) FROM images i WHERE {}", clause.sql()), clause.params.clone())
+            let mut params = Params::new(Dialect::Sqlite);
+            let count = sql::tag_only_count(&project, &query, &mut params).unwrap_or_else(|| {
+                let clause = Where::arm(Arm::Owned, &project, &mut params).tag_query(&query);
+                format!("SELECT COUNT(*) FROM images i WHERE {}", clause.sql())
             });
-            let total: i64 =
-                conn.query_row(&count, params_from_iter(to_values(&count_params)), |r| r.get(0))?;
+            let total: i64 = conn.query_row(&count, params_from_iter(to_values(&params)?), |r| r.get(0))?;
             let Some(page) = page else { return Ok((u64::try_from(total).unwrap_or(0), Vec::new())) };
+            let mut params = Params::new(Dialect::Sqlite);
+            let clause = Where::arm(Arm::Owned, &project, &mut params).tag_query(&query).sql();
+            let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
+            let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
             let mut stmt = conn.prepare(&format!(
-                "SELECT i.id, COALESCE(i.name, ''), i.status FROM images i WHERE {} \
-                 ORDER BY i.created_at DESC, i.id ASC LIMIT ? OFFSET ?",
-                clause.sql()
+                "SELECT i.id, COALESCE(i.name, ''), i.status FROM images i WHERE {clause} \
+                 ORDER BY i.created_at DESC, i.id ASC LIMIT {limit} OFFSET {offset}"
             ))?;
-            let mut values = to_values(&clause.params);
-            values.push(Value::Integer(i64::try_from(page.limit).unwrap_or(i64::MAX)));
-            values.push(Value::Integer(i64::try_from(page.offset).unwrap_or(i64::MAX)));
             let rows = stmt
-                .query_map(params_from_iter(values), |r| {
+                .query_map(params_from_iter(to_values(&params)?), |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
