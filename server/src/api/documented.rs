@@ -83,8 +83,9 @@ fn body_guard() -> Vec<DocumentedError> {
     ]
 }
 
-/// What an operation that needs credentials answers before anything else (contract section 5): 401 without
-/// valid credentials, 403 for a project out of scope (in the path or `X-Project-Id`) or a missing permission.
+/// What an operation that needs credentials answers before anything else (the check order: credentials, then
+/// project, then permission): 401 without valid credentials, 403 for a project out of scope (in the path or
+/// `X-Project-Id`) or a missing permission.
 pub fn secured(operation: Operation) -> Vec<DocumentedError> {
     let mut errors = vec![
         error(
@@ -181,7 +182,7 @@ fn tag_not_found(tag: &str) -> DocumentedError {
     error("the tag is not on the image", TagChangeError::TagNotFound(tag.to_owned()))
 }
 
-/// The errors of op 1, `glance_create_tag`.
+/// The errors of `glance_create_tag`.
 pub fn glance_create_tag() -> Vec<DocumentedError> {
     [
         vec![
@@ -198,7 +199,7 @@ pub fn glance_create_tag() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 2, `glance_delete_tag`.
+/// The errors of `glance_delete_tag`.
 pub fn glance_delete_tag() -> Vec<DocumentedError> {
     [
         vec![
@@ -215,7 +216,7 @@ pub fn glance_delete_tag() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 3, `create_or_update_tags`.
+/// The errors of `create_or_update_tags`.
 pub fn create_or_update_tags() -> Vec<DocumentedError> {
     [
         json_body(),
@@ -235,7 +236,7 @@ pub fn create_or_update_tags() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 4, `list_tags`.
+/// The errors of `list_tags`.
 pub fn list_tags() -> Vec<DocumentedError> {
     let limits = QueryLimits::default();
     let too_many: Vec<(String, String)> =
@@ -249,7 +250,7 @@ pub fn list_tags() -> Vec<DocumentedError> {
     ]
 }
 
-/// The errors of op 5, `list_image_by_tags`.
+/// The errors of `list_image_by_tags`.
 pub fn list_image_by_tags() -> Vec<DocumentedError> {
     let empty = RawTagQuery { tags: Some(Vec::new()), ..RawTagQuery::default() };
     [
@@ -264,7 +265,7 @@ pub fn list_image_by_tags() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 6, `batch_add_or_delete_tags`.
+/// The errors of `batch_add_or_delete_tags`.
 pub fn batch_add_or_delete_tags() -> Vec<DocumentedError> {
     [
         json_body(),
@@ -281,12 +282,12 @@ pub fn batch_add_or_delete_tags() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 7, `add_image_tag`.
+/// The errors of `add_image_tag`.
 pub fn add_image_tag() -> Vec<DocumentedError> {
     batch_add_or_delete_tags()
 }
 
-/// The errors of op 8, `delete_image_tag`.
+/// The errors of `delete_image_tag`.
 pub fn delete_image_tag() -> Vec<DocumentedError> {
     [vec![lookup_too_long(), not_owner(), tag_not_found("env")], image_lookup()]
         .into_iter()
@@ -294,7 +295,7 @@ pub fn delete_image_tag() -> Vec<DocumentedError> {
         .collect()
 }
 
-/// The errors of op 9, `list_image_tags` (public images are readable: no ownership error).
+/// The errors of `list_image_tags` (public images are readable: no ownership error).
 pub fn list_image_tags() -> Vec<DocumentedError> {
     image_lookup()
 }
@@ -443,43 +444,43 @@ macro_rules! operation_errors {
 }
 
 operation_errors!(
-    /// Errors of op 1.
+    /// Errors of `glance_create_tag`.
     GlanceCreateTagErrors: Glance, secured(Operation::GlanceCreateTag), stored(), glance_create_tag()
 );
 operation_errors!(
-    /// Errors of op 2.
+    /// Errors of `glance_delete_tag`.
     GlanceDeleteTagErrors: Glance, secured(Operation::GlanceDeleteTag), stored(), glance_delete_tag()
 );
 operation_errors!(
-    /// Errors of op 3.
+    /// Errors of `create_or_update_tags`.
     CreateOrUpdateTagsErrors: Ims, secured(Operation::CreateOrUpdateTags), stored(), create_or_update_tags()
 );
 operation_errors!(
-    /// Errors of op 4.
+    /// Errors of `list_tags`.
     ListTagsErrors: Ims, secured(Operation::ListTags), stored(), expensive(), list_tags()
 );
 operation_errors!(
-    /// Errors of op 5.
+    /// Errors of `list_image_by_tags`.
     ListImageByTagsErrors: Ims, secured(Operation::ListImageByTags), stored(), expensive(), list_image_by_tags()
 );
 operation_errors!(
-    /// Errors of op 6.
+    /// Errors of `batch_add_or_delete_tags`.
     BatchAddOrDeleteTagsErrors: Ims, secured(Operation::BatchAddOrDeleteTags), stored(), batch_add_or_delete_tags()
 );
 operation_errors!(
-    /// Errors of op 7.
+    /// Errors of `add_image_tag`.
     AddImageTagErrors: Ims, secured(Operation::AddImageTag), stored(), add_image_tag()
 );
 operation_errors!(
-    /// Errors of op 8.
+    /// Errors of `delete_image_tag`.
     DeleteImageTagErrors: Ims, secured(Operation::DeleteImageTag), stored(), delete_image_tag()
 );
 operation_errors!(
-    /// Errors of op 9.
+    /// Errors of `list_image_tags`.
     ListImageTagsErrors: Ims, secured(Operation::ListImageTags), stored(), list_image_tags()
 );
 operation_errors!(
-    /// Errors of op 10.
+    /// Errors of `list_images_tags`.
     ListImagesTagsErrors: Ims, secured(Operation::ListImagesTags), stored(), expensive()
 );
 operation_errors!(

@@ -1,5 +1,5 @@
 //! Extractors whose failures become `ApiError`s, held back until the handler has authorised the caller, so
-//! that a caller without permission learns nothing about the validity of its input (contract section 5 order:
+//! that a caller without permission learns nothing about the validity of its input (the check order:
 //! 401, 403 project, 403 permission, then 400).
 
 use axum::body::Bytes;
@@ -126,14 +126,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// A boolean query parameter as it arrives, read with [`parse_bool`]. In the OpenAPI document it is a string of
-/// the words Glance accepts (`True` from Python clients among them), not a JSON boolean.
+/// A boolean query parameter as it arrives, read with [`parse_bool`]. In the OpenAPI document it is a string
+/// of the words Glance accepts (`True` from Python clients among them), not a JSON boolean.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(transparent)]
 pub struct GlanceBoolean(pub String);
 
-/// The pattern of [`GlanceBoolean`]: the words of [`TRUE_WORDS`] and [`FALSE_WORDS`] in any case, with optional
-/// surrounding whitespace.
+/// The pattern of [`GlanceBoolean`]: the words of [`TRUE_WORDS`] and [`FALSE_WORDS`] in any case, with
+/// optional surrounding whitespace.
 pub const BOOLEAN_PATTERN: &str = r"^\s*(1|0|[tT]([rR][uU][eE])?|[fF]([aA][lL][sS][eE])?|[oO]([nN]|[fF][fF])|[yY]([eE][sS])?|[nN][oO]?)\s*$";
 
 impl utoipa::PartialSchema for GlanceBoolean {

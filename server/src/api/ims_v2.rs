@@ -1,4 +1,4 @@
-//! The IMS v2 tag operations (ops 5 to 10): tags as `{key, value}` objects, per image and per project, batch
+//! The IMS v2 tag operations: tags as `{key, value}` objects, per image and per project, batch
 //! changes, and the tag query over the project's images.
 
 use axum::Json;
@@ -162,7 +162,7 @@ fn page_number_schema(description: &str, minimum: u64, maximum: Option<u64>, exa
     OneOfBuilder::new().item(integer).item(string).description(Some(description)).examples([example]).into()
 }
 
-/// The schema of op 5 `limit`: 1-1000.
+/// The schema of `list_image_by_tags`' `limit`: 1-1000.
 fn limit_schema() -> Schema {
     page_number_schema(
         "Page size, 1-1000 (default 10), as an integer or a decimal string; ignored for `count`.",
@@ -172,7 +172,7 @@ fn limit_schema() -> Schema {
     )
 }
 
-/// The schema of op 5 `offset`: 0 or more.
+/// The schema of `list_image_by_tags`' `offset`: 0 or more.
 fn offset_schema() -> Schema {
     page_number_schema(
         "Results to skip, 0 or more (default 0), as an integer or a decimal string; ignored for `count`.",
@@ -451,7 +451,7 @@ async fn delete_image_tag(
 }
 
 /// `DELETE .../tags/action`: the static `action` segment of the batch route shadows the key `action`, so this
-/// undocumented route gives op 8 that key back.
+/// undocumented route gives `delete_image_tag` that key back.
 pub async fn delete_image_tag_named_action(
     State(service): State<AppState>,
     caller: Caller,

@@ -1,5 +1,5 @@
-//! The OpenStack Glance native tag operations (ops 1 and 2): a tag is a string; `k` is the key `k` with an
-//! empty value and `k=v` names the key `k` with the value `v`.
+//! The OpenStack Glance native tag operations (`glance_create_tag`, `glance_delete_tag`): a tag is a string;
+//! `k` is the key `k` with an empty value and `k=v` names the key `k` with the value `v`.
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,10 +1,10 @@
 //! The PostgreSQL store's queries: each `Store` method in a bounded number of statements, whatever the size
 //! of the page (images come with their tags and properties as arrays of the same row).
 //!
-//! Rows are found by owner first. An image named by id alone (show, op 9, a list marker) is looked for among
-//! the caller's own images; failing that, its owner comes from `image_directory` and its row from that
-//! owner's rows, so that every statement names the owner of the rows it reads (one node, were the tables
-//! distributed by owner).
+//! Rows are found by owner first. An image named by id alone (show, `list_image_tags`, a list marker) is
+//! looked for among the caller's own images; failing that, its owner comes from `image_directory` and its row
+//! from that owner's rows, so that every statement names the owner of the rows it reads (one node, were the
+//! tables distributed by owner).
 
 use std::collections::BTreeMap;
 
