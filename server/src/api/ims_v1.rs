@@ -147,23 +147,44 @@ pub struct ListTagsParams {
     pub enterprise_project_id: Option<String>,
 }
 
-/// The parameters that select images by a base attribute.
-const ATTRIBUTE_FILTERS: &[&str] = &[
-    "id",
-    "name",
-    "status",
-    "visibility",
-    "owner",
-    "container_format",
-    "disk_format",
-    "min_disk",
-    "min_ram",
-    "protected",
-    "__imagetype",
-    "created_at",
-    "updated_at",
-    "tag",
+/// Sets a parameter's condition in the filter (the parameter's name, for messages, and its value).
+type SetCondition = fn(&mut ImageFilter, &str, &str) -> Result<(), InvalidQuery>;
+
+/// The parameters that select images by a base attribute or a tag, each with how it sets the filter: a new
+/// filter is one line here (and its field in `ListTagsParams`, which a test holds to this table).
+const ATTRIBUTE_FILTERS: &[(&str, SetCondition)] = &[
+    ("id", |f, _, v| set(&mut f.id, Ok(v.to_owned()))),
+    ("name", |f, _, v| set(&mut f.name, Ok(v.to_owned()))),
+    ("status", |f, _, v| set(&mut f.status, Ok(v.to_owned()))),
+    ("visibility", |f, _, v| set(&mut f.visibility, parse_visibility(v))),
+    ("owner", |f, _, v| set(&mut f.owner, Ok(v.to_owned()))),
+    ("container_format", |f, _, v| set(&mut f.container_format, Ok(v.to_owned()))),
+    ("disk_format", |f, _, v| set(&mut f.disk_format, Ok(v.to_owned()))),
+    ("min_disk", |f, n, v| set(&mut f.min_disk, parse_int(n, v))),
+    ("min_ram", |f, n, v| set(&mut f.min_ram, parse_int(n, v))),
+    ("protected", |f, n, v| set(&mut f.protected, parse_bool(n, v))),
+    ("__imagetype", |f, _, v| set(&mut f.image_type, ImageType::parse(v))),
+    ("created_at", |f, n, v| set(&mut f.created_at, TimeCondition::parse(n, v))),
+    ("updated_at", |f, n, v| set(&mut f.updated_at, TimeCondition::parse(n, v))),
+    ("tag", add_tag),
 ];
+
+/// Sets a filter condition to a parsed value (a repeated parameter: the last one counts).
+fn set<T>(condition: &mut Option<T>, value: Result<T, InvalidQuery>) -> Result<(), InvalidQuery> {
+    *condition = Some(value?);
+    Ok(())
+}
+
+/// Adds a tag the images must have (repeated `tag` parameters add up), in the string view.
+fn add_tag(filter: &mut ImageFilter, _: &str, value: &str) -> Result<(), InvalidQuery> {
+    filter.tags.push(Tag::from_string_view(value.trim()));
+    Ok(())
+}
+
+fn parse_int(field: &str, text: &str) -> Result<i64, InvalidQuery> {
+    text.parse::<i64>().map_err(|_| InvalidQuery(format!("'{field}' must be an integer; got {text:?}.")))
+}
+
 /// The parameters that select images by an extra property of the same name (besides any name starting `__`).
 const PROPERTY_FILTERS: &[&str] = &["architecture", "virtual_env_type", "flavor_id"];
 /// The parameters that page the result.
@@ -189,9 +210,9 @@ pub fn list_tags_query(
                 })?;
                 if name == "limit" { limit = Some(n) } else { page = Some(n) }
             }
-            "__imagetype" => filter.image_type = Some(ImageType::parse(value)?),
-            "tag" => filter.tags.push(Tag::from_string_view(value.trim())),
-            other if ATTRIBUTE_FILTERS.contains(&other) => apply_attribute(&mut filter, other, value)?,
+            other if let Some((_, set)) = ATTRIBUTE_FILTERS.iter().find(|(n, _)| *n == other) => {
+                set(&mut filter, other, value)?
+            }
             other if other.starts_with("__") || PROPERTY_FILTERS.contains(&other) => {
                 filter.properties.push((other.to_owned(), value.clone()));
             }
@@ -204,30 +225,6 @@ pub fn list_tags_query(
     )?;
     let paging = limit.map(|limit| StringPage { limit, page: page.unwrap_or(1) });
     Ok((filter, paging))
-}
-
-fn parse_int(field: &str, text: &str) -> Result<i64, InvalidQuery> {
-    text.parse::<i64>().map_err(|_| InvalidQuery(format!("'{field}' must be an integer; got {text:?}.")))
-}
-
-fn apply_attribute(filter: &mut ImageFilter, name: &str, value: &str) -> Result<(), InvalidQuery> {
-    let text = || Some(value.to_owned());
-    match name {
-        "id" => filter.id = text(),
-        "name" => filter.name = text(),
-        "status" => filter.status = text(),
-        "visibility" => filter.visibility = Some(parse_visibility(value)?),
-        "owner" => filter.owner = text(),
-        "container_format" => filter.container_format = text(),
-        "disk_format" => filter.disk_format = text(),
-        "min_disk" => filter.min_disk = Some(parse_int(name, value)?),
-        "min_ram" => filter.min_ram = Some(parse_int(name, value)?),
-        "protected" => filter.protected = Some(parse_bool(name, value)?),
-        "created_at" => filter.created_at = Some(TimeCondition::parse(name, value)?),
-        "updated_at" => filter.updated_at = Some(TimeCondition::parse(name, value)?),
-        _ => {}
-    }
-    Ok(())
 }
 
 /// Response of `GET /v1/cloudimages/tags`.
@@ -279,14 +276,15 @@ mod tests {
             ListTagsParams::into_params(|| None).into_iter().map(|p| p.name).collect();
         let ignored = ["member_status", "enterprise_project_id"];
         for name in &documented {
-            let known = ATTRIBUTE_FILTERS.contains(&name.as_str())
+            let known = ATTRIBUTE_FILTERS.iter().any(|(n, _)| n == name)
                 || PROPERTY_FILTERS.contains(&name.as_str())
                 || PAGING.contains(&name.as_str())
                 || name.starts_with("__")
                 || ignored.contains(&name.as_str());
             assert!(known, "{name} is documented but not parsed");
         }
-        for name in ATTRIBUTE_FILTERS.iter().chain(PROPERTY_FILTERS).chain(PAGING) {
+        let names = ATTRIBUTE_FILTERS.iter().map(|(n, _)| n).chain(PROPERTY_FILTERS).chain(PAGING);
+        for name in names {
             assert!(documented.iter().any(|d| d == name), "{name} is parsed but not documented");
         }
     }
