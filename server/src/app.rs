@@ -80,7 +80,7 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
         .route_layer(middleware::from_fn_with_state(auth, require_identity));
 
     // The probes and metrics are served outside the OpenAPI document (docs/decisions.md, Operating it).
-    let mut ops_routes = ops::health::routes(state.store.clone(), settings.ops.readiness_timeout);
+    let mut ops_routes = ops::health::routes(state.store().clone(), settings.ops.readiness_timeout);
     if let Some(handle) = settings.ops.metrics {
         ops_routes = ops_routes.merge(ops::prometheus::route(handle));
     }

@@ -57,7 +57,7 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Tag limits.
     pub limits: TagLimits,
-    /// Op 5 query limits.
+    /// Query limits: tag-query bodies and filter terms.
     pub query_limits: QueryLimits,
     /// Who may call the API.
     pub auth: AuthConfig,

@@ -1,5 +1,6 @@
-//! Starting and stopping the service: open the store, build the app, bind the listener, serve connections
-//! (`net`) until stopped, then drain.
+//! Starting and stopping the service: the configuration names the store (`database_url`), fair sharing wraps
+//! it, the service takes it, the router serves the service; then bind the listener, serve connections (`net`)
+//! until stopped, and drain.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,7 +10,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{App, AppState};
 use crate::app::{self, HttpSettings};
 use crate::auth::Authenticator;
 use crate::body::{BodyBudget, BodyGuard};
@@ -18,6 +18,7 @@ use crate::host::HostPolicy;
 use crate::net::{self, NetSettings};
 use crate::ops::logging::LogFormat;
 use crate::ops::{self, OpsSettings};
+use crate::service::Service;
 use crate::store::fair::FairShare;
 
 /// Why the service could not start.
@@ -61,11 +62,7 @@ impl Server {
         let database = config.database().map_err(StartError::Config)?;
         let store = database.open(&config.sqlite_options(), &config.postgres_options()).await?;
         let store = FairShare::new(store, config.fair_sharing);
-        let state = AppState(Arc::new(App {
-            store: Arc::new(store),
-            limits: config.limits,
-            query_limits: config.query_limits,
-        }));
+        let service = Arc::new(Service::new(Arc::new(store), config.limits, config.query_limits));
         let auth = Arc::new(Authenticator::new(&config.auth));
         let http = &config.http;
         let settings = HttpSettings {
@@ -90,7 +87,7 @@ impl Server {
                 readiness_timeout: Duration::from_millis(config.observability.readiness_timeout_ms),
             },
         };
-        let router = app::router(state, auth, settings);
+        let router = app::router(service, auth, settings);
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::documented::PublicErrors;
 use super::{AppState, DISCOVERY};
+use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS, Status, Visibility};
 use crate::host::BaseUrl;
 
 /// The routes of this family.
@@ -96,23 +97,30 @@ async fn list_versions(base: Option<Extension<BaseUrl>>) -> Json<VersionList> {
 
 /// The JSON schema of the image document: every non-string field declared, other properties strings, and the
 /// fields clients may not set marked `readOnly` (python-glanceclient turns every other property into a CLI
-/// option, and a writable `file` would clash with its own `--file`).
+/// option, and a writable `file` would clash with its own `--file`). The enumerations come from the image
+/// model; a test checks that the properties are the fields of `ImageDocument`.
 pub fn image_schema() -> Value {
     let read_only_nullable = |t: &str| json!({"type": [t, "null"], "readOnly": true});
     let read_only = |t: &str| json!({"type": t, "readOnly": true});
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    let visibilities: Vec<&str> = Visibility::ALL.iter().map(|v| v.as_str()).collect();
+    // null first: the formats are unset until given.
+    let or_null = |formats: &[&str]| -> Vec<Value> {
+        std::iter::once(Value::Null).chain(formats.iter().map(|f| json!(f))).collect()
+    };
     json!({
         "name": "image",
         "properties": {
             "id": {"type": "string", "description": "An identifier for the image"},
             "name": {"type": ["null", "string"], "maxLength": 255},
-            "status": {"type": "string", "readOnly": true, "enum": ["queued", "saving", "uploading", "importing", "active", "killed", "deactivated", "pending_delete"]},
-            "visibility": {"type": "string", "enum": ["private", "public", "shared", "community"]},
+            "status": {"type": "string", "readOnly": true, "enum": statuses},
+            "visibility": {"type": "string", "enum": visibilities},
             "owner": {"type": ["null", "string"]},
             "protected": {"type": "boolean"},
             "os_hidden": {"type": "boolean"},
             "tags": {"type": "array", "items": {"type": "string", "maxLength": 255}},
-            "container_format": {"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]},
-            "disk_format": {"type": ["null", "string"], "enum": [null, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]},
+            "container_format": {"type": ["null", "string"], "enum": or_null(CONTAINER_FORMATS)},
+            "disk_format": {"type": ["null", "string"], "enum": or_null(DISK_FORMATS)},
             "min_disk": {"type": "integer"},
             "min_ram": {"type": "integer"},
             "size": read_only_nullable("integer"),
@@ -172,4 +180,32 @@ async fn show_images_schema() -> Json<Value> {
             {"rel": "describedby", "href": "{schema}"}
         ]
     }))
+}
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use utoipa::PartialSchema;
+
+    use super::*;
+    use crate::api::registry::ImageDocument;
+    use crate::domain::image::READ_ONLY_ATTRIBUTES;
+
+    /// The schema python-glanceclient builds its image model from declares exactly the fields of the image
+    /// document (a new attribute fails here until the schema has it too), and marks read-only only fields
+    /// that creating an image refuses.
+    #[test]
+    fn the_image_schema_declares_the_fields_of_the_image_document() {
+        let document = serde_json::to_value(ImageDocument::schema()).expect("a schema");
+        let fields: BTreeSet<&String> =
+            document["properties"].as_object().expect("the document's fields").keys().collect();
+        let schema = image_schema();
+        let properties = schema["properties"].as_object().expect("the schema's properties");
+        assert_eq!(properties.keys().collect::<BTreeSet<_>>(), fields);
+        for (name, property) in properties {
+            if property["readOnly"] == true {
+                assert!(READ_ONLY_ATTRIBUTES.contains(&name.as_str()), "{name} is read-only but settable");
+            }
+        }
+    }
 }

@@ -17,10 +17,13 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response};
 
 use super::extract::{body_not_expected, parse_json, path_not_utf8};
-use crate::auth::identity::Action;
-use crate::domain::query::{ImageListParams, ImageListQuery, QueryLimits, RawTagQuery, TagQuery, parse_op4};
+use super::ims_v1::list_tags_query;
+use super::registry::ImageListParams;
+use crate::domain::query::QueryLimits;
+use crate::domain::query::tag_query::{RawTagQuery, TagQuery};
 use crate::domain::tag::{Tag, TagChangeError, TagLimits};
 use crate::error::{ApiError, glance_message};
+use crate::service::operation::Operation;
 use crate::store::StoreError;
 
 /// How an operation's error messages read: IMS paths as raised, Glance paths with the status line first
@@ -80,9 +83,10 @@ fn body_guard() -> Vec<DocumentedError> {
     ]
 }
 
-/// What an operation that needs credentials answers before anything else (contract section 5): 401 without
-/// valid credentials, 403 for a project out of scope (in the path or `X-Project-Id`) or a missing permission.
-pub fn secured(actions: &[Action]) -> Vec<DocumentedError> {
+/// What an operation that needs credentials answers before anything else (the check order: credentials, then
+/// project, then permission): 401 without valid credentials, 403 for a project out of scope (in the path or
+/// `X-Project-Id`) or a missing permission.
+pub fn secured(operation: Operation) -> Vec<DocumentedError> {
     let mut errors = vec![
         error(
             "no or invalid credentials",
@@ -95,7 +99,7 @@ pub fn secured(actions: &[Action]) -> Vec<DocumentedError> {
             ),
         ),
     ];
-    if let Some(action) = actions.last() {
+    if let Some(action) = operation.actions().last() {
         errors.push(error(
             "a missing IAM permission",
             ApiError::Forbidden(format!("The caller lacks the IAM permission {}.", action.as_str())),
@@ -178,7 +182,7 @@ fn tag_not_found(tag: &str) -> DocumentedError {
     error("the tag is not on the image", TagChangeError::TagNotFound(tag.to_owned()))
 }
 
-/// The errors of op 1, `glance_create_tag`.
+/// The errors of `glance_create_tag`.
 pub fn glance_create_tag() -> Vec<DocumentedError> {
     [
         vec![
@@ -195,7 +199,7 @@ pub fn glance_create_tag() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 2, `glance_delete_tag`.
+/// The errors of `glance_delete_tag`.
 pub fn glance_delete_tag() -> Vec<DocumentedError> {
     [
         vec![
@@ -212,7 +216,7 @@ pub fn glance_delete_tag() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 3, `create_or_update_tags`.
+/// The errors of `create_or_update_tags`.
 pub fn create_or_update_tags() -> Vec<DocumentedError> {
     [
         json_body(),
@@ -232,18 +236,21 @@ pub fn create_or_update_tags() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 4, `list_tags`.
+/// The errors of `list_tags`.
 pub fn list_tags() -> Vec<DocumentedError> {
     let limits = QueryLimits::default();
     let too_many: Vec<(String, String)> =
         (0..=limits.max_filter_terms).map(|n| ("tag".to_owned(), format!("k{n}"))).collect();
     vec![
-        bad_request("an invalid parameter", parse_op4(&[("limit".to_owned(), "0".to_owned())], &limits)),
-        bad_request("more filter terms than the cap", parse_op4(&too_many, &limits)),
+        bad_request(
+            "an invalid parameter",
+            list_tags_query(&[("limit".to_owned(), "0".to_owned())], &limits),
+        ),
+        bad_request("more filter terms than the cap", list_tags_query(&too_many, &limits)),
     ]
 }
 
-/// The errors of op 5, `list_image_by_tags`.
+/// The errors of `list_image_by_tags`.
 pub fn list_image_by_tags() -> Vec<DocumentedError> {
     let empty = RawTagQuery { tags: Some(Vec::new()), ..RawTagQuery::default() };
     [
@@ -258,7 +265,7 @@ pub fn list_image_by_tags() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 6, `batch_add_or_delete_tags`.
+/// The errors of `batch_add_or_delete_tags`.
 pub fn batch_add_or_delete_tags() -> Vec<DocumentedError> {
     [
         json_body(),
@@ -275,12 +282,12 @@ pub fn batch_add_or_delete_tags() -> Vec<DocumentedError> {
     .collect()
 }
 
-/// The errors of op 7, `add_image_tag`.
+/// The errors of `add_image_tag`.
 pub fn add_image_tag() -> Vec<DocumentedError> {
     batch_add_or_delete_tags()
 }
 
-/// The errors of op 8, `delete_image_tag`.
+/// The errors of `delete_image_tag`.
 pub fn delete_image_tag() -> Vec<DocumentedError> {
     [vec![lookup_too_long(), not_owner(), tag_not_found("env")], image_lookup()]
         .into_iter()
@@ -288,7 +295,7 @@ pub fn delete_image_tag() -> Vec<DocumentedError> {
         .collect()
 }
 
-/// The errors of op 9, `list_image_tags` (public images are readable: no ownership error).
+/// The errors of `list_image_tags` (public images are readable: no ownership error).
 pub fn list_image_tags() -> Vec<DocumentedError> {
     image_lookup()
 }
@@ -338,16 +345,14 @@ pub fn glance_delete_image() -> Vec<DocumentedError> {
 pub fn glance_list_images() -> Vec<DocumentedError> {
     let params = ImageListParams { sort_dir: Some("up".into()), ..ImageListParams::default() };
     vec![
-        bad_request("an invalid parameter", ImageListQuery::parse(&params, &QueryLimits::default())),
+        bad_request("an invalid parameter", params.to_query(&QueryLimits::default())),
         bad_request(
             "more tag filters than the cap",
-            ImageListQuery::parse(
-                &ImageListParams {
-                    tag: (0..=QueryLimits::default().max_filter_terms).map(|n| format!("k{n}")).collect(),
-                    ..ImageListParams::default()
-                },
-                &QueryLimits::default(),
-            ),
+            ImageListParams {
+                tag: (0..=QueryLimits::default().max_filter_terms).map(|n| format!("k{n}")).collect(),
+                ..ImageListParams::default()
+            }
+            .to_query(&QueryLimits::default()),
         ),
         error("a marker that names no image of the list", StoreError::MarkerNotFound),
     ]
@@ -438,67 +443,65 @@ macro_rules! operation_errors {
     };
 }
 
-use Action::{Create, Delete, Get, List, Update};
-
 operation_errors!(
-    /// Errors of op 1.
-    GlanceCreateTagErrors: Glance, secured(&[Get, Update]), stored(), glance_create_tag()
+    /// Errors of `glance_create_tag`.
+    GlanceCreateTagErrors: Glance, secured(Operation::GlanceCreateTag), stored(), glance_create_tag()
 );
 operation_errors!(
-    /// Errors of op 2.
-    GlanceDeleteTagErrors: Glance, secured(&[Get, Update]), stored(), glance_delete_tag()
+    /// Errors of `glance_delete_tag`.
+    GlanceDeleteTagErrors: Glance, secured(Operation::GlanceDeleteTag), stored(), glance_delete_tag()
 );
 operation_errors!(
-    /// Errors of op 3.
-    CreateOrUpdateTagsErrors: Ims, secured(&[Get, Update]), stored(), create_or_update_tags()
+    /// Errors of `create_or_update_tags`.
+    CreateOrUpdateTagsErrors: Ims, secured(Operation::CreateOrUpdateTags), stored(), create_or_update_tags()
 );
 operation_errors!(
-    /// Errors of op 4.
-    ListTagsErrors: Ims, secured(&[List]), stored(), expensive(), list_tags()
+    /// Errors of `list_tags`.
+    ListTagsErrors: Ims, secured(Operation::ListTags), stored(), expensive(), list_tags()
 );
 operation_errors!(
-    /// Errors of op 5.
-    ListImageByTagsErrors: Ims, secured(&[List]), stored(), expensive(), list_image_by_tags()
+    /// Errors of `list_image_by_tags`.
+    ListImageByTagsErrors: Ims, secured(Operation::ListImageByTags), stored(), expensive(), list_image_by_tags()
 );
 operation_errors!(
-    /// Errors of op 6.
-    BatchAddOrDeleteTagsErrors: Ims, secured(&[Update]), stored(), batch_add_or_delete_tags()
+    /// Errors of `batch_add_or_delete_tags`.
+    BatchAddOrDeleteTagsErrors: Ims, secured(Operation::BatchAddOrDeleteTags), stored(), batch_add_or_delete_tags()
 );
 operation_errors!(
-    /// Errors of op 7.
-    AddImageTagErrors: Ims, secured(&[Update]), stored(), add_image_tag()
+    /// Errors of `add_image_tag`.
+    AddImageTagErrors: Ims, secured(Operation::AddImageTag), stored(), add_image_tag()
 );
 operation_errors!(
-    /// Errors of op 8.
-    DeleteImageTagErrors: Ims, secured(&[Update]), stored(), delete_image_tag()
+    /// Errors of `delete_image_tag`.
+    DeleteImageTagErrors: Ims, secured(Operation::DeleteImageTag), stored(), delete_image_tag()
 );
 operation_errors!(
-    /// Errors of op 9.
-    ListImageTagsErrors: Ims, secured(&[List]), stored(), list_image_tags()
+    /// Errors of `list_image_tags`.
+    ListImageTagsErrors: Ims, secured(Operation::ListImageTags), stored(), list_image_tags()
 );
 operation_errors!(
-    /// Errors of op 10.
-    ListImagesTagsErrors: Ims, secured(&[List]), stored(), expensive()
+    /// Errors of `list_images_tags`.
+    ListImagesTagsErrors: Ims, secured(Operation::ListImagesTags), stored(), expensive()
 );
 operation_errors!(
     /// Errors of image creation.
-    GlanceCreateImageErrors: Glance, secured(&[Create]), stored(), glance_create_image()
+    GlanceCreateImageErrors: Glance, secured(Operation::GlanceCreateImage), stored(), glance_create_image()
 );
 operation_errors!(
     /// Errors of showing an image.
-    GlanceShowImageErrors: Glance, secured(&[Get]), stored(), glance_show_image()
+    GlanceShowImageErrors: Glance, secured(Operation::GlanceShowImage), stored(), glance_show_image()
 );
 operation_errors!(
     /// Errors of deleting an image.
-    GlanceDeleteImageErrors: Glance, secured(&[Delete]), stored(), glance_delete_image()
+    GlanceDeleteImageErrors: Glance, secured(Operation::GlanceDeleteImage), stored(), glance_delete_image()
 );
 operation_errors!(
     /// Errors of listing images.
-    GlanceListImagesErrors: Glance, secured(&[List]), stored(), expensive(), glance_list_images()
+    GlanceListImagesErrors: Glance, secured(Operation::GlanceListImages), stored(), expensive(), glance_list_images()
 );
 operation_errors!(
     /// Errors of the image data upload.
-    GlanceUploadImageDataErrors: Glance, secured(&[Update]), stored(), glance_upload_image_data()
+    GlanceUploadImageDataErrors: Glance, secured(Operation::GlanceUploadImageData), stored(), glance_upload_image_data()
 );
 operation_errors!(
     /// Errors of the unauthenticated discovery and schema documents.

@@ -1,5 +1,5 @@
 //! Extractors whose failures become `ApiError`s, held back until the handler has authorised the caller, so
-//! that a caller without permission learns nothing about the validity of its input (contract section 5 order:
+//! that a caller without permission learns nothing about the validity of its input (the check order:
 //! 401, 403 project, 403 permission, then 400).
 
 use axum::body::Bytes;
@@ -9,8 +9,11 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
+use crate::domain::query::InvalidQuery;
+use crate::domain::query::image_filter::parse_bool;
+#[cfg(doc)]
+use crate::domain::query::image_filter::{FALSE_WORDS, TRUE_WORDS};
 use crate::error::ApiError;
 
 /// Path parameters, percent-decoded once per segment; invalid UTF-8 is a 400.
@@ -123,9 +126,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Reads an image id; anything that is not a UUID names no image (404).
-pub fn image_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| ApiError::ImageNotFound)
+/// A boolean query parameter as it arrives, read with [`parse_bool`]. In the OpenAPI document it is a string
+/// of the words Glance accepts (`True` from Python clients among them), not a JSON boolean.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct GlanceBoolean(pub String);
+
+/// The pattern of [`GlanceBoolean`]: the words of [`TRUE_WORDS`] and [`FALSE_WORDS`] in any case, with
+/// optional surrounding whitespace.
+pub const BOOLEAN_PATTERN: &str = r"^\s*(1|0|[tT]([rR][uU][eE])?|[fF]([aA][lL][sS][eE])?|[oO]([nN]|[fF][fF])|[yY]([eE][sS])?|[nN][oO]?)\s*$";
+
+impl utoipa::PartialSchema for GlanceBoolean {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A boolean as Glance reads it: `1`, `t`, `true`, `on`, `y`, `yes` or `0`, `f`, `false`, `off`, `n`, \
+                 `no`, in any case, surrounding whitespace ignored.",
+            ))
+            .pattern(Some(BOOLEAN_PATTERN))
+            .examples(["true"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for GlanceBoolean {}
+
+impl GlanceBoolean {
+    /// The value, or a 400 naming `field`.
+    pub fn parse(&self, field: &str) -> Result<bool, InvalidQuery> {
+        parse_bool(field, &self.0)
+    }
 }
 
 #[cfg(test)]
@@ -155,11 +186,5 @@ mod tests {
         assert!(matches!(parse_json::<Body>(b"{"), Err(ApiError::BadRequest(_))));
         assert!(matches!(parse_json::<Body>(br#"{"tag": {"key": "k"}} x"#), Err(ApiError::BadRequest(_))));
         assert!(parse_json::<Body>(br#"{"tag": {"key": "k", "extra": 1}, "more": []}"#).is_ok());
-    }
-
-    #[test]
-    fn image_ids_that_are_not_uuids_are_not_found() {
-        assert!(matches!(image_id("abcd"), Err(ApiError::ImageNotFound)));
-        assert!(image_id("4d2c0b0e-1111-2222-3333-444455556666").is_ok());
     }
 }

@@ -1,7 +1,5 @@
-//! The IMS v2 tag operations (ops 5 to 10): tags as `{key, value}` objects, per image and per project, batch
+//! The IMS v2 tag operations: tags as `{key, value}` objects, per image and per project, batch
 //! changes, and the tag query over the project's images.
-
-use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
@@ -16,12 +14,14 @@ use super::documented::{
     AddImageTagErrors, BatchAddOrDeleteTagsErrors, DeleteImageTagErrors, ListImageByTagsErrors,
     ListImageTagsErrors, ListImagesTagsErrors,
 };
-use super::extract::{ApiJson, ApiPath, image_id};
+use super::extract::{ApiJson, ApiPath};
 use super::{AppState, IMS_V2_TAGS};
-use crate::auth::identity::{Action, Caller};
-use crate::domain::query::{Page, RawCondition, RawMatch, RawTagQuery, TagQuery};
-use crate::domain::tag::{Tag, TagChange};
+use crate::auth::identity::Caller;
+use crate::domain::query::tag_query::{RawCondition, RawMatch, RawTagQuery};
+use crate::domain::tag::Tag;
 use crate::error::ApiError;
+use crate::service::operation::Operation;
+use crate::service::tags::{BatchEntry, RawPage, TagBatch, TagQueryAnswer};
 use crate::store::TaggedImage;
 
 /// The routes of this family.
@@ -132,7 +132,7 @@ pub struct TagKeyValue {
 }
 
 /// A decimal string or an integer (the Huawei SDKs send strings). Its schema is given per field
-/// ([`limit_schema`], [`offset_schema`]), with that field's bounds.
+/// (`limit_schema`, `offset_schema`), with that field's bounds.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum IntegerOrString {
@@ -162,7 +162,7 @@ fn page_number_schema(description: &str, minimum: u64, maximum: Option<u64>, exa
     OneOfBuilder::new().item(integer).item(string).description(Some(description)).examples([example]).into()
 }
 
-/// The schema of op 5 `limit`: 1-1000.
+/// The schema of `list_image_by_tags`' `limit`: 1-1000.
 fn limit_schema() -> Schema {
     page_number_schema(
         "Page size, 1-1000 (default 10), as an integer or a decimal string; ignored for `count`.",
@@ -172,7 +172,7 @@ fn limit_schema() -> Schema {
     )
 }
 
-/// The schema of op 5 `offset`: 0 or more.
+/// The schema of `list_image_by_tags`' `offset`: 0 or more.
 fn offset_schema() -> Schema {
     page_number_schema(
         "Results to skip, 0 or more (default 0), as an integer or a decimal string; ignored for `count`.",
@@ -256,6 +256,41 @@ fn raw_conditions(list: Option<Vec<TagsFilter>>) -> Option<Vec<RawCondition>> {
     list.map(|entries| entries.into_iter().map(|e| RawCondition { key: e.key, values: e.values }).collect())
 }
 
+impl ListImageByTagsRequest {
+    /// The query, and the page the `filter` action asks for (`None` for `count`).
+    fn into_parts(self) -> (RawTagQuery, Option<RawPage>) {
+        let query = RawTagQuery {
+            tags: raw_conditions(self.tags),
+            tags_any: raw_conditions(self.tags_any),
+            not_tags: raw_conditions(self.not_tags),
+            not_tags_any: raw_conditions(self.not_tags_any),
+            without_any_tag: self.without_any_tag,
+            matches: self
+                .matches
+                .map(|m| m.into_iter().map(|m| RawMatch { key: m.key, value: m.value }).collect()),
+        };
+        let page = match self.action {
+            QueryAction::Count => None,
+            QueryAction::Filter => Some(RawPage {
+                limit: self.limit.as_ref().map(IntegerOrString::text),
+                offset: self.offset.as_ref().map(IntegerOrString::text),
+            }),
+        };
+        (query, page)
+    }
+}
+
+impl From<TaggedImage> for ImageByTags {
+    fn from(TaggedImage { id, name, status, tags }: TaggedImage) -> Self {
+        ImageByTags {
+            resource_id: id.to_string(),
+            resource_name: name,
+            resource_detail: ResourceDetail { status },
+            tags: tags.into_iter().map(ResourceTag::from).collect(),
+        }
+    }
+}
+
 /// Query images by tag
 ///
 /// Selects the project's images by tags (`tags`: all of, `tags_any`: any of, `not_tags`: not all of,
@@ -273,43 +308,14 @@ fn raw_conditions(list: Option<Vec<TagsFilter>>) -> Option<Vec<RawCondition>> {
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_image_by_tags(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     body: ApiJson<ListImageByTagsRequest>,
 ) -> Result<Json<ListImageByTagsResponse>, ApiError> {
-    caller.require(&[Action::List])?;
-    let body = body.parse()?;
-    let raw = RawTagQuery {
-        tags: raw_conditions(body.tags),
-        tags_any: raw_conditions(body.tags_any),
-        not_tags: raw_conditions(body.not_tags),
-        not_tags_any: raw_conditions(body.not_tags_any),
-        without_any_tag: body.without_any_tag,
-        matches: body
-            .matches
-            .map(|m| m.into_iter().map(|m| RawMatch { key: m.key, value: m.value }).collect()),
-    };
-    let query = TagQuery::parse(raw, &app.limits, &app.query_limits)?;
-    let page = match body.action {
-        QueryAction::Count => None,
-        QueryAction::Filter => Some(Page::parse(
-            body.limit.as_ref().map(IntegerOrString::text).as_deref(),
-            body.offset.as_ref().map(IntegerOrString::text).as_deref(),
-            &app.query_limits,
-        )?),
-    };
-    let (total_count, images) = app.store.query_images(&caller.project, &query, page).await?;
-    let resources = page.map(|_| {
-        images
-            .into_iter()
-            .map(|TaggedImage { id, name, status, tags }| ImageByTags {
-                resource_id: id.to_string(),
-                resource_name: name,
-                resource_detail: ResourceDetail { status },
-                tags: tags.into_iter().map(ResourceTag::from).collect(),
-            })
-            .collect()
-    });
+    let caller = caller.authorize(Operation::ListImageByTags)?;
+    let (query, page) = body.parse()?.into_parts();
+    let TagQueryAnswer { total_count, images } = service.list_image_by_tags(&caller, query, page).await?;
+    let resources = images.map(|images| images.into_iter().map(ImageByTags::from).collect());
     Ok(Json(ListImageByTagsResponse { total_count, resources }))
 }
 
@@ -346,6 +352,16 @@ pub struct BatchAddOrDeleteTagsRequest {
     pub tags: Vec<BatchTag>,
 }
 
+impl From<BatchAddOrDeleteTagsRequest> for TagBatch {
+    fn from(body: BatchAddOrDeleteTagsRequest) -> Self {
+        let entries = body.tags.into_iter().map(|t| BatchEntry { key: t.key, value: t.value }).collect();
+        match body.action {
+            BatchAction::Create => TagBatch::Create(entries),
+            BatchAction::Delete => TagBatch::Delete(entries),
+        }
+    }
+}
+
 /// Add or delete image tags in a batch
 ///
 /// `create` sets every tag (all or nothing; new keys count against the quota of 10); `delete` removes every
@@ -362,49 +378,15 @@ pub struct BatchAddOrDeleteTagsRequest {
     security(("token" = []), ("aksk" = []))
 )]
 async fn batch_add_or_delete_tags(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ProjectImagePath>,
     body: ApiJson<BatchAddOrDeleteTagsRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    let caller = caller.authorize(Operation::BatchAddOrDeleteTags)?;
     let body = body.parse()?;
     let path = path.parse()?;
-    if body.tags.is_empty() {
-        return Err(ApiError::InvalidTag("'tags' must not be empty.".into()));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(repeated) = body.tags.iter().find(|t| !seen.insert(t.key.as_str())) {
-        return Err(ApiError::InvalidTag(format!("The key {:?} appears twice in 'tags'.", repeated.key)));
-    }
-    let change = match body.action {
-        BatchAction::Create => {
-            let tags = body
-                .tags
-                .into_iter()
-                .map(|t| {
-                    let value = t.value.ok_or_else(|| {
-                        ApiError::InvalidTag(format!(
-                            "The tag {:?} has no 'value'; 'create' needs one.",
-                            t.key
-                        ))
-                    })?;
-                    let tag = Tag::new(t.key, value);
-                    app.limits.check_ims_tag(&tag)?;
-                    Ok(tag)
-                })
-                .collect::<Result<Vec<_>, ApiError>>()?;
-            TagChange::Upsert(tags)
-        }
-        BatchAction::Delete => {
-            for t in &body.tags {
-                app.limits.check_lookup("tag key", &t.key)?;
-                app.limits.check_lookup("tag value", t.value.as_deref().unwrap_or(""))?;
-            }
-            TagChange::DeleteKeys(body.tags.into_iter().map(|t| t.key).collect())
-        }
-    };
-    app.change_tags(&caller, &path.image_id, change).await?;
+    service.batch_add_or_delete_tags(&caller, &path.image_id, body.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -431,17 +413,16 @@ pub struct AddImageTagRequest {
     security(("token" = []), ("aksk" = []))
 )]
 async fn add_image_tag(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ProjectImagePath>,
     body: ApiJson<AddImageTagRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    let caller = caller.authorize(Operation::AddImageTag)?;
     let body = body.parse()?;
     let path = path.parse()?;
     let tag = Tag::new(body.tag.key, body.tag.value);
-    app.limits.check_ims_tag(&tag)?;
-    app.change_tags(&caller, &path.image_id, TagChange::Upsert(vec![tag])).await?;
+    service.add_image_tag(&caller, &path.image_id, tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -459,35 +440,26 @@ async fn add_image_tag(
     security(("token" = []), ("aksk" = []))
 )]
 async fn delete_image_tag(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ProjectImageKeyPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    let caller = caller.authorize(Operation::DeleteImageTag)?;
     let path = path.parse()?;
-    delete_key(&app, &caller, &path.image_id, path.key).await
+    service.delete_image_tag(&caller, &path.image_id, path.key).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE .../tags/action`: the static `action` segment of the batch route shadows the key `action`, so this
-/// undocumented route gives op 8 that key back.
+/// undocumented route gives `delete_image_tag` that key back.
 pub async fn delete_image_tag_named_action(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ProjectImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    let caller = caller.authorize(Operation::DeleteImageTag)?;
     let path = path.parse()?;
-    delete_key(&app, &caller, &path.image_id, "action".to_owned()).await
-}
-
-async fn delete_key(
-    app: &AppState,
-    caller: &Caller,
-    image: &str,
-    key: String,
-) -> Result<StatusCode, ApiError> {
-    app.limits.check_lookup("tag key", &key)?;
-    app.change_tags(caller, image, TagChange::DeleteKey(key)).await?;
+    service.delete_image_tag(&caller, &path.image_id, "action".to_owned()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -511,13 +483,13 @@ pub struct ListImageTagsResponse {
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_image_tags(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ProjectImagePath>,
 ) -> Result<Json<ListImageTagsResponse>, ApiError> {
-    caller.require(&[Action::List])?;
+    let caller = caller.authorize(Operation::ListImageTags)?;
     let path = path.parse()?;
-    let tags = app.store.image_tags(image_id(&path.image_id)?, &caller.project).await?;
+    let tags = service.list_image_tags(&caller, &path.image_id).await?;
     Ok(Json(ListImageTagsResponse { tags: tags.into_iter().map(ResourceTag::from).collect() }))
 }
 
@@ -551,14 +523,11 @@ pub struct ListImagesTagsResponse {
     security(("token" = []), ("aksk" = []))
 )]
 async fn list_images_tags(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ListImagesTagsResponse>, ApiError> {
-    caller.require(&[Action::List])?;
-    let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for tag in app.store.project_tags(&caller.project).await? {
-        grouped.entry(tag.key).or_default().push(tag.value);
-    }
+    let caller = caller.authorize(Operation::ListImagesTags)?;
+    let grouped = service.list_images_tags(&caller).await?;
     let tags = grouped.into_iter().map(|(key, values)| TagValues { key, values }).collect();
     Ok(Json(ListImagesTagsResponse { tags }))
 }

@@ -1,5 +1,5 @@
-//! The OpenStack Glance native tag operations (ops 1 and 2): a tag is a string; `k` is the key `k` with an
-//! empty value and `k=v` names the key `k` with the value `v`.
+//! The OpenStack Glance native tag operations (`glance_create_tag`, `glance_delete_tag`): a tag is a string;
+//! `k` is the key `k` with an empty value and `k=v` names the key `k` with the value `v`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,9 +11,9 @@ use utoipa_axum::routes;
 use super::documented::{GlanceCreateTagErrors, GlanceDeleteTagErrors};
 use super::extract::{ApiPath, NoBody};
 use super::{AppState, NATIVE_TAGS};
-use crate::auth::identity::{Action, Caller};
-use crate::domain::tag::{Tag, TagChange};
+use crate::auth::identity::Caller;
 use crate::error::ApiError;
+use crate::service::operation::Operation;
 
 /// The routes of this family.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -48,17 +48,15 @@ pub struct NativeTagPath {
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_create_tag(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Get, Action::Update])?;
+    let caller = caller.authorize(Operation::GlanceCreateTag)?;
     no_body.check()?;
     let path = path.parse()?;
-    app.limits.check_native_tag(&path.tag)?;
-    let change = TagChange::Upsert(vec![Tag::new(path.tag, "")]);
-    app.change_tags(&caller, &path.image_id, change).await.map_err(ApiError::quota_as_413)?;
+    service.glance_create_tag(&caller, &path.image_id, path.tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,17 +75,14 @@ async fn glance_create_tag(
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_tag(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     no_body: NoBody,
     path: ApiPath<NativeTagPath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Get, Action::Update])?;
+    let caller = caller.authorize(Operation::GlanceDeleteTag)?;
     no_body.check()?;
     let path = path.parse()?;
-    let tag = Tag::from_string_view(&path.tag);
-    app.limits.check_lookup("tag key", &tag.key)?;
-    app.limits.check_lookup("tag value", &tag.value)?;
-    app.change_tags(&caller, &path.image_id, TagChange::DeleteMatching(tag)).await?;
+    service.glance_delete_tag(&caller, &path.image_id, &path.tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! The image registry: the subset of the Glance v2 image API that tags need and that python-glanceclient,
-//! openstacksdk and the Huawei SDK's `glance_*` methods call.
+//! openstacksdk and the Huawei SDK's `glance_*` methods call, with the reading of `GET /v2/images`' query
+//! parameters.
 
 use std::collections::BTreeMap;
 
@@ -18,17 +19,18 @@ use super::documented::{
     GlanceCreateImageErrors, GlanceDeleteImageErrors, GlanceListImagesErrors, GlanceShowImageErrors,
     GlanceUploadImageDataErrors,
 };
-use super::extract::{ApiJson, ApiPath, image_id};
+use super::extract::{ApiJson, ApiPath, GlanceBoolean};
 use super::{AppState, IMAGES};
-use crate::auth::identity::{Action, Caller};
-use crate::domain::image::{
-    Access, CONTAINER_FORMATS, DISK_FORMATS, Image, NAME_MAX_CHARS, NewImage, Status, Visibility,
-    check_properties,
-};
-use crate::domain::query::{ImageListParams, ImageListQuery};
-use crate::domain::tag::{string_view_of, tags_for_new_image};
+use crate::auth::identity::Caller;
+use crate::domain::image::{Image, Status, Visibility};
+use crate::domain::query::image_filter::{ImageFilter, TimeCondition, parse_visibility};
+use crate::domain::query::image_list::{ImageListQuery, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, SortKey};
+use crate::domain::query::{InvalidQuery, QueryLimits};
+use crate::domain::tag::{Tag, string_view_of};
 use crate::domain::time;
 use crate::error::ApiError;
+use crate::service::images::ImageDraft;
+use crate::service::operation::Operation;
 
 /// The routes of this family.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -171,55 +173,22 @@ pub struct CreateImageRequest {
     pub properties: BTreeMap<String, serde_json::Value>,
 }
 
-fn check_format(field: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
-    match value {
-        Some(v) if !allowed.contains(&v.as_str()) => {
-            Err(ApiError::BadRequest(format!("'{field}' must be one of {}; got {v:?}.", allowed.join(", "))))
-        }
-        other => Ok(other),
-    }
-}
-
-fn new_image(body: CreateImageRequest, project: &str, app: &AppState) -> Result<NewImage, ApiError> {
-    let id = match body.id {
-        None => Uuid::new_v4(),
-        Some(text) => Uuid::parse_str(&text)
-            .map_err(|_| ApiError::BadRequest(format!("'id' must be a UUID; got {text:?}.")))?,
-    };
-    if body.name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX_CHARS) {
-        return Err(ApiError::BadRequest(format!(
-            "'name' must be at most {NAME_MAX_CHARS} characters long."
-        )));
-    }
-    for (field, value) in [("min_disk", body.min_disk), ("min_ram", body.min_ram)] {
-        if value.is_some_and(|v| v < 0) {
-            return Err(ApiError::BadRequest(format!("'{field}' must not be negative.")));
+impl From<CreateImageRequest> for ImageDraft {
+    fn from(body: CreateImageRequest) -> Self {
+        ImageDraft {
+            id: body.id,
+            name: body.name,
+            visibility: body.visibility,
+            container_format: body.container_format,
+            disk_format: body.disk_format,
+            min_disk: body.min_disk,
+            min_ram: body.min_ram,
+            protected: body.protected,
+            os_hidden: body.os_hidden,
+            tags: body.tags,
+            properties: body.properties,
         }
     }
-    let mut properties = BTreeMap::new();
-    for (name, value) in body.properties {
-        let serde_json::Value::String(value) = value else {
-            return Err(ApiError::BadRequest(format!("The property {name:?} must be a string.")));
-        };
-        properties.insert(name, value);
-    }
-    check_properties(&properties).map_err(ApiError::BadRequest)?;
-    let tags = tags_for_new_image(&body.tags.unwrap_or_default(), &app.limits)?;
-    Ok(NewImage {
-        id,
-        name: body.name,
-        status: Status::Queued,
-        visibility: body.visibility.unwrap_or(Visibility::Private),
-        owner: project.to_owned(),
-        protected: body.protected.unwrap_or(false),
-        os_hidden: body.os_hidden.unwrap_or(false),
-        container_format: check_format("container_format", body.container_format, CONTAINER_FORMATS)?,
-        disk_format: check_format("disk_format", body.disk_format, DISK_FORMATS)?,
-        min_disk: body.min_disk.unwrap_or(0),
-        min_ram: body.min_ram.unwrap_or(0),
-        tags,
-        properties,
-    })
 }
 
 /// Create an image
@@ -237,13 +206,12 @@ fn new_image(body: CreateImageRequest, project: &str, app: &AppState) -> Result<
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_create_image(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     body: ApiJson<CreateImageRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Action::Create])?;
-    let image = new_image(body.parse()?, &caller.project, &app)?;
-    let created = ImageDocument::from(app.store.create_image(image).await?);
+    let caller = caller.authorize(Operation::GlanceCreateImage)?;
+    let created = ImageDocument::from(service.glance_create_image(&caller, body.parse()?.into()).await?);
     let location = created.self_link.clone();
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)).into_response())
 }
@@ -270,13 +238,13 @@ pub struct ImagePath {
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_show_image(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<Json<ImageDocument>, ApiError> {
-    caller.require(&[Action::Get])?;
+    let caller = caller.authorize(Operation::GlanceShowImage)?;
     let path = path.parse()?;
-    Ok(Json(app.store.image(image_id(&path.image_id)?, &caller.project).await?.into()))
+    Ok(Json(service.glance_show_image(&caller, &path.image_id).await?.into()))
 }
 
 /// Delete an image
@@ -293,13 +261,13 @@ async fn glance_show_image(
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_delete_image(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Delete])?;
+    let caller = caller.authorize(Operation::GlanceDeleteImage)?;
     let path = path.parse()?;
-    app.store.delete_image(image_id(&path.image_id)?, &caller.project).await?;
+    service.glance_delete_image(&caller, &path.image_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -318,19 +286,128 @@ async fn glance_delete_image(
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_upload_image_data(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     path: ApiPath<ImagePath>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[Action::Update])?;
+    let caller = caller.authorize(Operation::GlanceUploadImageData)?;
     let path = path.parse()?;
-    let image = app.store.image(image_id(&path.image_id)?, &caller.project).await?;
-    if Access::of(&image.owner, image.visibility, &caller.project) != Access::Owner {
-        return Err(ApiError::Forbidden(
-            "The image belongs to another project; only its owner may change it.".into(),
-        ));
+    match service.glance_upload_image_data(&caller, &path.image_id).await? {}
+}
+
+/// The query parameters of `GET /v2/images`, as they arrive (and as the OpenAPI document describes them).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImageListParams {
+    /// Page size (default 25, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Return images after this id (from `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = Uuid)]
+    pub marker: Option<String>,
+    /// `name`, `status`, `container_format`, `disk_format`, `size`, `id`, `created_at` (default) or `updated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<String>,
+    /// `asc` or `desc` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_dir: Option<String>,
+    /// Exact name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Exact status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A visibility, or `all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    /// Exact owner project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `true` lists only hidden images, `false` (the default) only the others; Glance's boolean words.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub os_hidden: Option<GlanceBoolean>,
+    /// Only protected (`true`) or unprotected (`false`) images; a boolean as for `os_hidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub protected: Option<GlanceBoolean>,
+    /// Exact image id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(format = Uuid)]
+    pub id: Option<String>,
+    /// `op:time`, op in gt, gte, lt, lte, eq, neq; time `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DD HH:MM:SS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(example = "gte:2024-01-01T00:00:00Z")]
+    pub created_at: Option<String>,
+    /// Like `created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(example = "gte:2024-01-01T00:00:00Z")]
+    pub updated_at: Option<String>,
+    /// A tag the images must have (string view, exact, case-sensitive); repeat for more (AND), at most 50.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[param(style = Form, explode = true)]
+    pub tag: Vec<String>,
+}
+
+impl ImageListParams {
+    /// The list these parameters ask for, read the way Glance reads them: `limit` capped at 1000 (default
+    /// 25), `sort_dir` `asc`/`desc` (default `desc` by `created_at`), `tag` values stripped and ANDed (at most
+    /// `max_filter_terms` of them), hidden images left out unless `os_hidden=true`.
+    pub fn to_query(&self, limits: &QueryLimits) -> Result<ImageListQuery, InvalidQuery> {
+        limits.check_filter_terms(self.tag.len(), "'tag' parameters")?;
+        let limit = self.limit.map_or(LIST_DEFAULT_LIMIT, |l| u64::from(l).min(LIST_MAX_LIMIT));
+        let marker = self
+            .marker
+            .as_ref()
+            .map(|m| {
+                Uuid::parse_str(m).map_err(|_| InvalidQuery(format!("The marker {m:?} is not an image id.")))
+            })
+            .transpose()?;
+        let sort_key =
+            self.sort_key.as_deref().map(SortKey::parse).transpose()?.unwrap_or(SortKey::CreatedAt);
+        let ascending = match self.sort_dir.as_deref() {
+            None | Some("desc") => false,
+            Some("asc") => true,
+            Some(other) => {
+                return Err(InvalidQuery(format!("'sort_dir' must be asc or desc; got {other:?}.")));
+            }
+        };
+        let visibility = match self.visibility.as_deref() {
+            None | Some("all") => None,
+            Some(text) => Some(parse_visibility(text)?),
+        };
+        let filter = ImageFilter {
+            name: self.name.clone(),
+            status: self.status.clone(),
+            visibility,
+            owner: self.owner.clone(),
+            os_hidden: Some(
+                self.os_hidden.as_ref().map(|v| v.parse("os_hidden")).transpose()?.unwrap_or(false),
+            ),
+            protected: self.protected.as_ref().map(|v| v.parse("protected")).transpose()?,
+            id: self.id.clone(),
+            created_at: self
+                .created_at
+                .as_deref()
+                .map(|v| TimeCondition::parse("created_at", v))
+                .transpose()?,
+            updated_at: self
+                .updated_at
+                .as_deref()
+                .map(|v| TimeCondition::parse("updated_at", v))
+                .transpose()?,
+            tags: self.tag.iter().map(|t| Tag::from_string_view(t.trim())).collect(),
+            ..ImageFilter::default()
+        };
+        Ok(ImageListQuery { filter, sort_key, ascending, limit, marker })
     }
-    Err(ApiError::NotImplemented("Image data upload is not implemented by this service.".into()))
+}
+
+/// Reads a parameter that is present as `Some`, even when its value is empty (`os_hidden=` is a 400, as in
+/// Glance, not a missing parameter); absent parameters take the field's default.
+fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Response of `GET /v2/images`.
@@ -362,16 +439,16 @@ pub struct ImageList {
     security(("token" = []), ("aksk" = []))
 )]
 async fn glance_list_images(
-    State(app): State<AppState>,
+    State(service): State<AppState>,
     caller: Caller,
     params: Result<Query<ImageListParams>, axum_extra::extract::QueryRejection>,
 ) -> Result<Json<ImageList>, ApiError> {
-    caller.require(&[Action::List])?;
+    let caller = caller.authorize(Operation::GlanceListImages)?;
     let Query(params) =
         params.map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))?;
-    let query = ImageListQuery::parse(&params, &app.query_limits)?;
+    let query = params.to_query(service.query_limits())?;
     let images: Vec<ImageDocument> =
-        app.store.list_images(&caller.project, &query).await?.into_iter().map(ImageDocument::from).collect();
+        service.glance_list_images(&caller, &query).await?.into_iter().map(ImageDocument::from).collect();
     let unmarked = ImageListParams { marker: None, ..params };
     let query_string = serde_html_form::to_string(&unmarked).map_err(ApiError::internal)?;
     let link = |extra: &str| {
@@ -386,4 +463,39 @@ async fn glance_list_images(
         _ => None,
     };
     Ok(Json(ImageList { first: link(""), schema: "/v2/schemas/images".to_owned(), next, images }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query_defaults_and_errors() {
+        let parse = |params: ImageListParams| params.to_query(&QueryLimits::default());
+        let q = parse(ImageListParams::default()).expect("valid");
+        assert_eq!((q.limit, q.sort_key, q.ascending), (25, SortKey::CreatedAt, false));
+        assert_eq!(q.filter.os_hidden, Some(false));
+        let q = parse(ImageListParams {
+            limit: Some(5000),
+            tag: vec![" a ".into(), "k=v".into()],
+            visibility: Some("all".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        assert_eq!(q.limit, 1000);
+        assert_eq!(q.filter.tags, vec![Tag::new("a", ""), Tag::new("k", "v")]);
+        assert!(parse(ImageListParams { sort_dir: Some("up".into()), ..Default::default() }).is_err());
+        assert!(parse(ImageListParams { marker: Some("nope".into()), ..Default::default() }).is_err());
+        assert!(parse(ImageListParams { sort_key: Some("tags".into()), ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn tag_filters_are_capped() {
+        let limits = QueryLimits::default();
+        let tags = |n: usize| (0..n).map(|i| format!("k{i}")).collect::<Vec<_>>();
+        let list = |n: usize| ImageListParams { tag: tags(n), ..Default::default() };
+        assert!(list(limits.max_filter_terms).to_query(&limits).is_ok());
+        let over = list(limits.max_filter_terms + 1).to_query(&limits).expect_err("over the cap");
+        assert!(over.0.contains("At most 50 filter terms"), "the message names the cap: {over}");
+    }
 }

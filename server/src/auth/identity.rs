@@ -10,7 +10,7 @@ use crate::config::Grant;
 use crate::error::ApiError;
 use crate::ops::requests::RequestNote;
 
-/// The IAM actions of contract section 5.
+/// The IAM actions an operation may need (the table: `service::operation::Operation::actions`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     /// `ims:images:get`.

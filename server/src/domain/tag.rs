@@ -110,7 +110,8 @@ fn is_ims_value_char(c: char) -> bool {
 }
 
 impl TagLimits {
-    /// Checks a key written by an IMS operation (ops 3, 6 `create`, 7).
+    /// Checks a key written by an IMS operation (`create_or_update_tags`, `batch_add_or_delete_tags`
+    /// `create`, `add_image_tag`).
     pub fn check_ims_key(&self, key: &str) -> Result<(), InvalidTag> {
         let n = char_count(key);
         if n == 0 || n > self.ims_key_max_chars {
@@ -196,14 +197,15 @@ impl TagLimits {
 /// A change to one image's tags, planned against its current tags inside the store's transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagChange {
-    /// Set each key to its value, all or nothing (ops 1, 3, 6 `create`, 7). Keys are unique.
+    /// Set each key to its value, all or nothing (`glance_create_tag`, `create_or_update_tags`,
+    /// `batch_add_or_delete_tags` `create`, `add_image_tag`). Keys are unique.
     Upsert(Vec<Tag>),
-    /// Delete a tag named in the string view (op 2): `k` deletes key `k` whatever its value, `k=v` only if the
-    /// value is `v`. Missing is an error.
+    /// Delete a tag named in the string view (`glance_delete_tag`): `k` deletes key `k` whatever its value,
+    /// `k=v` only if the value is `v`. Missing is an error.
     DeleteMatching(Tag),
-    /// Delete one key (op 8). Missing is an error.
+    /// Delete one key (`delete_image_tag`). Missing is an error.
     DeleteKey(String),
-    /// Delete these keys, ignoring the missing ones (op 6 `delete`).
+    /// Delete these keys, ignoring the missing ones (`batch_add_or_delete_tags` `delete`).
     DeleteKeys(Vec<String>),
 }
 

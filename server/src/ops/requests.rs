@@ -32,7 +32,7 @@ pub const UNDOCUMENTED_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/swagger-ui", "swagger_ui"),
     ("GET", "/swagger-ui/", "swagger_ui"),
     ("GET", "/swagger-ui/{*file}", "swagger_ui"),
-    // Op 8 for the key `action`, which the batch route's static segment shadows.
+    // `delete_image_tag` for the key `action`, which the batch route's static segment shadows.
     ("DELETE", "/v2/{project_id}/images/{image_id}/tags/action", "delete_image_tag"),
 ];
 

@@ -10,7 +10,7 @@ use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::api;
-use crate::domain::query::GlanceBoolean;
+use crate::api::extract::GlanceBoolean;
 use crate::error::ErrorResponse;
 
 pub mod downgrade;

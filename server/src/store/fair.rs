@@ -1,12 +1,13 @@
 //! Fair sharing of the database between projects: a store wrapper that admits expensive reads (the list
-//! operations, whose cost grows with the data: op 4, op 5, op 10 and `GET /v2/images`) through two limits,
+//! operations, whose cost grows with the data: `list_tags`, `list_image_by_tags`, `list_images_tags` and
+//! `glance_list_images`) through two limits,
 //! a cap per project and a cap over all projects. Point reads and writes pass straight through.
 //!
-//! The cap over all projects is kept below the backend's reader connections, so that point reads (op 9, show
-//! image) always find a connection however many expensive reads are waiting; the cap per project keeps one
-//! project from taking every expensive slot. A request waits a bounded time for its slots, then is refused
-//! with `StoreError::OverShare` (the project is at its own cap: 429) or `StoreError::Busy` (every slot is
-//! taken by others: 503), both with a `Retry-After`.
+//! The cap over all projects is kept below the backend's reader connections, so that point reads
+//! (`list_image_tags`, show image) always find a connection however many expensive reads are waiting; the cap
+//! per project keeps one project from taking every expensive slot. A request waits a bounded time for its
+//! slots, then is refused with `StoreError::OverShare` (the project is at its own cap: 429) or
+//! `StoreError::Busy` (every slot is taken by others: 503), both with a `Retry-After`.
 //!
 //! A slot is held until the backend call ends, even when the request is abandoned meanwhile (a client hanging
 //! up, a request timeout), so that hanging up and asking again cannot run more queries than the share allows.
@@ -25,7 +26,9 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, TaggedImage};
 use crate::domain::image::{Image, NewImage};
-use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
+use crate::domain::query::image_filter::ImageFilter;
+use crate::domain::query::image_list::ImageListQuery;
+use crate::domain::query::tag_query::{Page, TagQuery};
 use crate::domain::tag::{Tag, TagChange};
 use crate::ops::prometheus::{
     FAIR_SHARE_REFUSALS, FAIR_SHARE_SLOTS, FAIR_SHARE_SLOTS_IN_USE, GaugeHeld, REFUSED_BUSY,

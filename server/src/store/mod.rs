@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::image::{Image, NewImage};
-use crate::domain::query::{ImageFilter, ImageListQuery, Page, TagQuery};
+use crate::domain::query::image_filter::ImageFilter;
+use crate::domain::query::image_list::ImageListQuery;
+use crate::domain::query::tag_query::{Page, TagQuery};
 use crate::domain::tag::{Tag, TagChange, TagChangeError};
 
 pub mod fair;
@@ -161,7 +163,7 @@ pub enum Durability {
     Normal,
 }
 
-/// One image found by a tag query (op 5), with its tags.
+/// One image found by a tag query (`list_image_by_tags`), with its tags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaggedImage {
     /// Image id.
@@ -204,14 +206,14 @@ pub trait Store: Send + Sync + 'static {
     /// The tags of an image the project can see, sorted by `(key, value)`.
     async fn image_tags(&self, id: Uuid, project: &str) -> Result<Vec<Tag>, StoreError>;
 
-    /// The distinct tags of the project's images, sorted by `(key, value)` (op 10).
+    /// The distinct tags of the project's images, sorted by `(key, value)` (`list_images_tags`).
     async fn project_tags(&self, project: &str) -> Result<Vec<Tag>, StoreError>;
 
-    /// The distinct tags of the images the project can see that pass the filter (op 4).
+    /// The distinct tags of the images the project can see that pass the filter (`list_tags`).
     async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError>;
 
     /// The project's images selected by a tag query: the total count, and the page when one is asked for
-    /// (op 5). Order: `created_at` descending, then id ascending.
+    /// (`list_image_by_tags`). Order: `created_at` descending, then id ascending.
     async fn query_images(
         &self,
         project: &str,

@@ -1,5 +1,6 @@
 //! The PostgreSQL store, for several stateless replicas on one database: the plumbing (connection pool,
-//! session settings, transactions, migrations, errors). The queries are in `queries`, their SQL text in `sql`.
+//! session settings, transactions, migrations, errors). The queries are in `queries`, the SQL text they share
+//! with SQLite in `store::sql`.
 //!
 //! Every rule that spans requests is enforced inside a database transaction (the image row is locked while a
 //! tag change is planned against the current tags), never in process memory, so it holds however many
@@ -18,7 +19,6 @@ use tokio_postgres::{Config as PgConfig, NoTls};
 use super::{Durability, StoreError};
 
 mod queries;
-mod sql;
 
 /// The schema migrations, applied in order; the table `schema_migrations` records which have run.
 const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_images_and_tags.sql"))];

@@ -1,26 +1,56 @@
 //! The PostgreSQL store's queries: each `Store` method in a bounded number of statements, whatever the size
 //! of the page (images come with their tags and properties as arrays of the same row).
 //!
-//! Rows are found by owner first. An image named by id alone (show, op 9, a list marker) is looked for among
-//! the caller's own images; failing that, its owner comes from `image_directory` and its row from that
-//! owner's rows, so that every statement names the owner of the rows it reads (one node, were the tables
-//! distributed by owner).
+//! Rows are found by owner first. An image named by id alone (show, `list_image_tags`, a list marker) is
+//! looked for among the caller's own images; failing that, its owner comes from `image_directory` and its row
+//! from that owner's rows, so that every statement names the owner of the rows it reads (one node, were the
+//! tables distributed by owner).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use deadpool_postgres::Object;
 use tokio_postgres::Row;
-use tokio_postgres::types::FromSqlOwned;
+use tokio_postgres::types::{FromSqlOwned, ToSql, Type};
 use uuid::Uuid;
 
-use super::sql::{self, ARMS, Arm, IMAGE_COLUMNS, Param, Params, Where};
 use super::{PostgresStore, TransactionKind};
 use crate::domain::image::{Access, Image, NewImage, Status, Visibility};
-use crate::domain::query::{ImageFilter, ImageListQuery, Page, SortKey, TagQuery, fold_case};
+use crate::domain::query::image_filter::ImageFilter;
+use crate::domain::query::image_list::{ImageListQuery, SortKey};
+use crate::domain::query::tag_query::{Page, TagQuery, fold_case};
 use crate::domain::tag::{Tag, TagChange, TagSet};
 use crate::domain::time;
+use crate::store::sql::{self, ARMS, Arm, Dialect, IMAGE_COLUMNS, Param, Params, Where};
 use crate::store::{Store, StoreError, TaggedImage};
+
+/// The image rows of the subquery `p` (selecting `IMAGE_COLUMNS` under their own names), each with its tags
+/// (keys and values, in key order) and properties (names and values), in one statement: four arrays after the
+/// image columns, `NULL` when empty.
+pub fn with_details(rows: &str, order: &str) -> String {
+    format!(
+        "SELECT p.id, p.owner, p.name, p.status, p.visibility, p.protected, p.os_hidden, p.container_format, \
+         p.disk_format, p.min_disk, p.min_ram, p.size, p.virtual_size, p.checksum, p.created_at, p.updated_at, \
+         tg.keys, tg.vals, pr.names, pr.vals \
+         FROM ({rows}) AS p \
+         LEFT JOIN LATERAL (SELECT array_agg(t.key ORDER BY t.key) AS keys, array_agg(t.value ORDER BY t.key) AS vals \
+             FROM image_tags t WHERE t.owner = p.owner AND t.image_id = p.id) AS tg ON true \
+         LEFT JOIN LATERAL (SELECT array_agg(q.name ORDER BY q.name) AS names, array_agg(q.value ORDER BY q.name) AS vals \
+             FROM image_properties q WHERE q.owner = p.owner AND q.image_id = p.id) AS pr ON true \
+         {order}"
+    )
+}
+
+/// A parameter's value and its type, as `query_typed` takes them.
+fn typed(param: &Param) -> (&(dyn ToSql + Sync), Type) {
+    match param {
+        Param::Text(v) => (v, Type::TEXT),
+        Param::Int(v) => (v, Type::INT8),
+        Param::Bool(v) => (v, Type::BOOL),
+        Param::Uuid(v) => (v, Type::UUID),
+        Param::Texts(v) => (v, Type::TEXT_ARRAY),
+    }
+}
 
 /// Reads column `index` of a row.
 fn get<T: FromSqlOwned>(row: &Row, index: usize) -> Result<T, StoreError> {
@@ -32,7 +62,7 @@ fn pairs(names: Option<Vec<String>>, values: Option<Vec<String>>) -> BTreeMap<St
     names.unwrap_or_default().into_iter().zip(values.unwrap_or_default()).collect()
 }
 
-/// An image from a row of `sql::with_details`.
+/// An image from a row of `with_details`.
 fn image_from_row(row: &Row) -> Result<Image, StoreError> {
     let status: String = get(row, 3)?;
     let visibility: String = get(row, 4)?;
@@ -61,7 +91,8 @@ fn image_from_row(row: &Row) -> Result<Image, StoreError> {
 impl PostgresStore {
     /// Runs a statement built for this request (parsed, bound and run in one round trip).
     async fn typed(&self, client: &Object, sql: &str, params: &Params) -> Result<Vec<Row>, StoreError> {
-        client.query_typed(sql, &params.typed()).await.map_err(|e| self.error(e))
+        let params: Vec<_> = params.values().iter().map(typed).collect();
+        client.query_typed(sql, &params).await.map_err(|e| self.error(e))
     }
 
     /// Runs one of the store's fixed statements, prepared once per connection.
@@ -69,7 +100,7 @@ impl PostgresStore {
         &self,
         client: &Object,
         sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let statement = client.prepare_cached(sql).await.map_err(|e| self.error(e))?;
         client.query(&statement, params).await.map_err(|e| self.error(e))
@@ -77,7 +108,7 @@ impl PostgresStore {
 
     /// The image `id` if `owner` owns it, with tags and properties.
     async fn owned_image(&self, client: &Object, id: Uuid, owner: &str) -> Result<Option<Image>, StoreError> {
-        let sql = sql::with_details(
+        let sql = with_details(
             &format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE i.owner = $1 AND i.id = $2"),
             "",
         );
@@ -229,7 +260,7 @@ impl PostgresStore {
         let sort = sql::sort_expression(query.sort_key);
         let dir = sql::direction(query);
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let mut params = Params::default();
+        let mut params = Params::new(Dialect::Postgres);
         let mut arms = Vec::new();
         for arm in ARMS {
             let mut clause = Where::arm(arm, project, &mut params).filter(&query.filter);
@@ -243,7 +274,7 @@ impl PostgresStore {
             ));
         }
         let page = format!("{} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}", arms.join(" UNION ALL "));
-        let statement = sql::with_details(&page, &format!("ORDER BY p.sort_value {dir}, p.id {dir}"));
+        let statement = with_details(&page, &format!("ORDER BY p.sort_value {dir}, p.id {dir}"));
         self.typed(client, &statement, &params).await?.iter().map(image_from_row).collect()
     }
 }
@@ -391,7 +422,7 @@ impl Store for PostgresStore {
 
     async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError> {
         let client = self.client().await?;
-        let mut params = Params::default();
+        let mut params = Params::new(Dialect::Postgres);
         let mut arms = Vec::new();
         for arm in ARMS {
             let clause = Where::arm(arm, project, &mut params).filter(filter);
@@ -435,17 +466,17 @@ impl Store for PostgresStore {
         };
         let Some(page) = page else {
             let client = self.client().await?;
-            let mut params = Params::default();
+            let mut params = Params::new(Dialect::Postgres);
             let statement = count(&mut params);
             return Ok((total(self.typed(&client, &statement, &params).await?)?, Vec::new()));
         };
         let tx = self.begin(TransactionKind::Read).await?;
         let result = async {
             let client = tx.client()?;
-            let mut params = Params::default();
+            let mut params = Params::new(Dialect::Postgres);
             let statement = count(&mut params);
             let total = total(self.typed(client, &statement, &params).await?)?;
-            let mut params = Params::default();
+            let mut params = Params::new(Dialect::Postgres);
             let clause = Where::arm(Arm::Owned, project, &mut params).tag_query(query).sql();
             let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
             let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
