@@ -31,7 +31,6 @@ use ims_tags::seed::SeedPlan;
 use ims_tags_load::{Auth, RequestShape, SeededImages};
 use ims_tags_signing::Credentials;
 use rustix::time::{ClockId, clock_gettime};
-use tower::ServiceExt;
 
 const TOKEN: &str = "bench-token";
 const ACCESS_KEY: &str = "BENCHACCESSKEY000000";
@@ -122,7 +121,7 @@ fn main() {
         None => (scratch.path().to_path_buf(), options.images),
     };
     let config = config(data_dir);
-    let router = runtime.block_on(async {
+    let service = runtime.block_on(async {
         if options.data_dir.is_none() {
             let store = config
                 .database()
@@ -162,9 +161,9 @@ fn main() {
                 let started = cpu_time();
                 futures::stream::iter(batch)
                     .for_each_concurrent(options.concurrency, |request| {
-                        let router = router.clone();
+                        let answer = service.answer(request);
                         async move {
-                            let response = router.oneshot(request).await.expect("infallible");
+                            let response = answer.await;
                             assert!(response.status().is_success(), "{name}: {}", response.status());
                             response.into_body().collect().await.expect("a body");
                         }

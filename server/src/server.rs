@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -16,6 +15,7 @@ use crate::auth::Authenticator;
 use crate::body::{BodyBudget, BodyGuard};
 use crate::config::Config;
 use crate::host::HostPolicy;
+use crate::layers::Layers;
 use crate::net::{self, NetSettings};
 use crate::ops::logging::LogFormat;
 use crate::ops::{self, OpsSettings};
@@ -51,7 +51,7 @@ pub struct Server {
 impl Server {
     /// Opens the store, binds `config.listen` and starts serving in the background.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
-        let router = service(config).await?;
+        let layers = service(config).await?;
         let net_settings = NetSettings::from_config(&config.http, net::raise_open_files_limit());
         let listener = TcpListener::bind(config.listen)
             .await
@@ -59,7 +59,7 @@ impl Server {
         let addr =
             listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(net::serve(listener, router, net_settings, async {
+        let task = tokio::spawn(net::serve(listener, layers, net_settings, async {
             let _ = stop.await;
         }));
         Ok(Server { addr, shutdown, task })
@@ -76,7 +76,7 @@ impl Server {
 /// The service a server runs, built from `config`: the metrics recorder (installed once per process), the
 /// store, authentication and every layer; everything but the listener. The benchmark of the layer stack
 /// (`server/benches/stack.rs`) calls it too.
-pub async fn service(config: &Config) -> Result<Router, StartError> {
+pub async fn service(config: &Config) -> Result<Layers, StartError> {
     config.check().map_err(StartError::Config)?;
     // Before anything that reports a metric is built.
     let metrics = if config.observability.metrics {

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -24,12 +23,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
-use tower::ServiceExt;
 
 use super::NetSettings;
 use super::io::ConnIo;
 use super::listener::Registry;
 use crate::host::LocalAddr;
+use crate::layers::Layers;
 use crate::ops::prometheus::{
     CLOSED_ENDED, CLOSED_ERROR, CLOSED_EVICTED, CLOSED_HEADER_READ_TIMEOUT, CLOSED_KEEP_ALIVE_TIMEOUT,
     CLOSED_SHUTDOWN, GaugeHeld, HTTP_CONNECTIONS_CLOSED, HTTP_CONNECTIONS_OPEN,
@@ -140,7 +139,7 @@ impl ConnState {
 
 /// What every connection shares.
 pub(crate) struct ConnContext {
-    pub(crate) router: Router,
+    pub(crate) layers: Layers,
     pub(crate) http: hyper::server::conn::http1::Builder,
     pub(crate) settings: NetSettings,
     pub(crate) registry: Arc<Registry>,
@@ -160,7 +159,7 @@ pub(crate) async fn run(stream: TcpStream, slot: OwnedSemaphorePermit, context: 
     let open = GaugeHeld::raise(metrics::gauge!(HTTP_CONNECTIONS_OPEN), 1.0);
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok();
-    let service = ConnService { router: context.router.clone(), state: state.clone(), local };
+    let service = ConnService { layers: context.layers.clone(), state: state.clone(), local };
     let mut conn = context.http.serve_connection(TokioIo::new(ConnIo::new(stream, state.clone())), service);
     let settings = &context.settings;
     let mut graceful_sent = false;
@@ -265,7 +264,7 @@ async fn lingering_close(io: &mut ConnIo, state: &ConnState, linger: Duration) {
 /// local address, and marks the connection idle again once the answer's body is written.
 #[derive(Clone)]
 struct ConnService {
-    router: Router,
+    layers: Layers,
     state: Arc<ConnState>,
     local: Option<SocketAddr>,
 }
@@ -281,10 +280,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         if let Some(local) = self.local {
             request.extensions_mut().insert(LocalAddr(local));
         }
-        let router = self.router.clone();
+        let answer = self.layers.answer(request);
         let idle = IdleWhenDropped(self.state.clone());
         Box::pin(async move {
-            let response = router.oneshot(request).await?;
+            let response = answer.await;
             Ok(response.map(|body| TrackedBody { inner: body, _idle: idle }))
         })
     }

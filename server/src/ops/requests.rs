@@ -10,9 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use metrics::SharedString;
 use utoipa::openapi::OpenApi;
@@ -106,7 +105,7 @@ impl RequestNote {
     }
 }
 
-/// The settings of [`observe_requests`].
+/// What [`RequestObserver::start`] needs: the operation table and whether requests are logged.
 pub struct RequestObserver {
     /// Route templates and methods to operation ids.
     pub operations: Operations,
@@ -114,42 +113,70 @@ pub struct RequestObserver {
     pub log_requests: bool,
 }
 
-/// The middleware: counts and times every request by operation and status, and logs it when asked to.
-pub async fn observe_requests(
-    State(observer): State<Arc<RequestObserver>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let operation = observer.operations.find(request.method(), request.uri().path());
-    let logged = observer.log_requests.then(|| {
-        let note = Arc::new(RequestNote::default());
-        request.extensions_mut().insert(note.clone());
-        let id =
-            request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
-        (note, id, request.method().clone(), request.uri().path().to_owned())
-    });
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    metrics::counter!(HTTP_REQUESTS, "operation" => operation.clone(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!(HTTP_REQUEST_DURATION, "operation" => operation.clone())
-        .record(elapsed.as_secs_f64());
-    if let Some((note, request_id, method, path)) = logged {
-        tracing::info!(
-            request_id,
-            operation = &*operation,
-            method = %method,
-            path,
-            status,
-            latency_ms = elapsed.as_micros() as f64 / 1000.0,
-            caller = note.caller.get().map(String::as_str),
-            project = note.project.get().map(String::as_str),
-            "request"
-        );
+/// One request being observed, from its arrival to its answer.
+pub struct Observation {
+    started: Instant,
+    operation: SharedString,
+    /// With JSON logs: what the log line needs from the request.
+    logged: Option<LoggedRequest>,
+}
+
+struct LoggedRequest {
+    note: Arc<RequestNote>,
+    request_id: String,
+    method: Method,
+    path: String,
+}
+
+impl RequestObserver {
+    /// Starts observing `request`, whose `X-Request-Id` is `request_id`: finds its operation and, with JSON
+    /// logs, leaves a [`RequestNote`] in its extensions for the caller and project.
+    pub fn start(&self, request: &mut Request, request_id: &HeaderValue) -> Observation {
+        let started = Instant::now();
+        let operation = self.operations.find(request.method(), request.uri().path());
+        let logged = self.log_requests.then(|| {
+            let note = Arc::new(RequestNote::default());
+            request.extensions_mut().insert(note.clone());
+            LoggedRequest {
+                note,
+                request_id: request_id.to_str().unwrap_or("-").to_owned(),
+                method: request.method().clone(),
+                path: request.uri().path().to_owned(),
+            }
+        });
+        Observation { started, operation, logged }
     }
-    response
+}
+
+impl Observation {
+    /// When the request arrived.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Counts and times the request by operation and status, and logs it when asked to.
+    pub fn finish(self, response: &Response) {
+        let elapsed = self.started.elapsed();
+        let status = response.status().as_u16();
+        let operation = self.operation;
+        metrics::counter!(HTTP_REQUESTS, "operation" => operation.clone(), "status" => status.to_string())
+            .increment(1);
+        metrics::histogram!(HTTP_REQUEST_DURATION, "operation" => operation.clone())
+            .record(elapsed.as_secs_f64());
+        if let Some(LoggedRequest { note, request_id, method, path }) = self.logged {
+            tracing::info!(
+                request_id,
+                operation = &*operation,
+                method = %method,
+                path,
+                status,
+                latency_ms = elapsed.as_micros() as f64 / 1000.0,
+                caller = note.caller.get().map(String::as_str),
+                project = note.project.get().map(String::as_str),
+                "request"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
