@@ -180,11 +180,31 @@ impl SqliteStore {
 
     /// Runs `work` on a reader connection inside one read transaction (a consistent snapshot), stopped by
     /// SQLite's progress handler if it runs past the time limit (`StoreError::QueryTimeLimit`; the connection
-    /// goes back to the pool usable).
+    /// goes back to the pool usable), on a thread of the blocking pool.
     ///
     /// The blocking task owns both the connection and the pool permit and gives them back itself, so a
     /// request abandoned while its query runs (a client hanging up, a timeout) loses neither.
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read_on(Thread::BlockingPool, work).await
+    }
+
+    /// A point read (one image by id: its row and its few tags and properties, a handful of index lookups):
+    /// as [`SqliteStore::read`], but run on the calling thread. Handing it to the blocking pool and back cost
+    /// more CPU than the read itself (two thread wake-ups per request); with the database memory-mapped, the
+    /// worst such a read does to its worker thread is wait for a page from the disk.
+    async fn read_point<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read_on(Thread::Caller, work).await
+    }
+
+    async fn read_on<T, F>(&self, thread: Thread, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -201,7 +221,7 @@ impl SqliteStore {
         let pool = self.readers.clone();
         let time_limit = self.query_time_limit;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
+        let run = move || {
             let _permit = (permit, in_use);
             let _span = span.enter();
             let mut conn = pool
@@ -211,7 +231,7 @@ impl SqliteStore {
                 .ok_or_else(|| StoreError::Backend("no reader connection available".into()))?;
             let stopped = Arc::new(AtomicBool::new(false));
             let result = catch_unwind(AssertUnwindSafe(|| {
-                conn.execute_batch("BEGIN")?;
+                conn.prepare_cached("BEGIN")?.execute([])?;
                 if let Some(limit) = time_limit {
                     let deadline = Instant::now() + limit;
                     let stopped = stopped.clone();
@@ -228,7 +248,7 @@ impl SqliteStore {
                 }
                 let result = work(&conn);
                 conn.progress_handler(0, None::<fn() -> bool>)?;
-                conn.execute_batch("COMMIT")?;
+                conn.prepare_cached("COMMIT")?.execute([])?;
                 result
             }))
             .unwrap_or_else(|_| Err(StoreError::Backend("a read panicked".into())));
@@ -251,10 +271,23 @@ impl SqliteStore {
                 pool.push(conn);
             }
             result
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
+        };
+        match thread {
+            Thread::Caller => run(),
+            Thread::BlockingPool => tokio::task::spawn_blocking(run)
+                .await
+                .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?,
+        }
     }
+}
+
+/// Where a read runs.
+#[derive(Clone, Copy)]
+enum Thread {
+    /// The thread that asks for it.
+    Caller,
+    /// A thread of Tokio's blocking pool.
+    BlockingPool,
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
@@ -367,8 +400,8 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
     let index: BTreeMap<String, usize> =
         images.iter().enumerate().map(|(n, i)| (i.id.to_string(), n)).collect();
     let marks = sql::placeholders(ids.len());
-    let mut tags =
-        conn.prepare(&format!("SELECT image_id, key, value FROM image_tags WHERE image_id IN {marks}"))?;
+    let mut tags = conn
+        .prepare_cached(&format!("SELECT image_id, key, value FROM image_tags WHERE image_id IN {marks}"))?;
     let mut rows = tags.query(params_from_iter(ids.iter()))?;
     while let Some(row) = rows.next()? {
         let id: String = row.get(0)?;
@@ -376,8 +409,9 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
             images[*n].tags.insert(row.get(1)?, row.get(2)?);
         }
     }
-    let mut props = conn
-        .prepare(&format!("SELECT image_id, name, value FROM image_properties WHERE image_id IN {marks}"))?;
+    let mut props = conn.prepare_cached(&format!(
+        "SELECT image_id, name, value FROM image_properties WHERE image_id IN {marks}"
+    ))?;
     let mut rows = props.query(params_from_iter(ids.iter()))?;
     while let Some(row) = rows.next()? {
         let id: String = row.get(0)?;
@@ -389,7 +423,7 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
 }
 
 fn select_images(conn: &Connection, condition: &str, params: &[Param]) -> Result<Vec<Image>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {condition}"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {condition}"))?;
     let mut images = stmt
         .query_map(params_from_iter(to_values(params)), image_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
@@ -411,9 +445,8 @@ fn from_values(values: &[Value]) -> Vec<Param> {
 /// The owner and visibility of an image, if it exists.
 fn ownership(conn: &Connection, id: &str) -> Result<Option<(String, Visibility, bool)>, StoreError> {
     let row = conn
-        .query_row("SELECT owner, visibility, protected FROM images WHERE id = ?", [id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
-        })
+        .prepare_cached("SELECT owner, visibility, protected FROM images WHERE id = ?")?
+        .query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))
         .optional()?;
     row.map(|(owner, visibility, protected)| {
         let visibility = visibility.parse::<Visibility>().map_err(StoreError::Backend)?;
@@ -497,7 +530,7 @@ impl Store for SqliteStore {
 
     async fn image(&self, id: Uuid, project: &str) -> Result<Image, StoreError> {
         let project = project.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let image = select_images(conn, "i.id = ?", &[Param::Text(id.to_string())])?
                 .pop()
                 .ok_or(StoreError::ImageNotFound)?;
@@ -631,7 +664,7 @@ impl Store for SqliteStore {
 
     async fn image_tags(&self, id: Uuid, project: &str) -> Result<Vec<Tag>, StoreError> {
         let project = project.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let id = id.to_string();
             let (owner, visibility, _) = ownership(conn, &id)?.ok_or(StoreError::ImageNotFound)?;
             if Access::of(&owner, visibility, &project) == Access::Hidden {
