@@ -25,7 +25,10 @@ use crate::ops::prometheus::{
 mod queries;
 
 /// The schema migrations, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_images_and_tags.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_images_and_tags.sql"),
+    include_str!("migrations/0002_tags_in_image_order.sql"),
+];
 
 /// Most writes committed in one transaction.
 const MAX_GROUP: usize = 256;
