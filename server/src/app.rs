@@ -4,27 +4,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, StatusCode};
 use axum::middleware;
 use axum::routing::{delete, get};
-use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, AppState};
 use crate::auth::{Authenticator, require_identity};
-use crate::body::{BodyGuard, guard_bodies};
-use crate::error::{envelope_framework_errors, status_line_in_glance_errors};
-use crate::host::{HostPolicy, check_host};
-use crate::ops::requests::{Operations, RequestObserver, observe_requests};
+use crate::body::BodyGuard;
+use crate::host::HostPolicy;
+use crate::layers::{LayerSettings, Layers};
+use crate::ops::requests::{Operations, RequestObserver};
 use crate::ops::{self, OpsSettings};
 use crate::spec;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Routes anyone may call: discovery and schemas.
 fn public_routes() -> OpenApiRouter<AppState> {
@@ -58,17 +51,15 @@ pub struct HttpSettings {
     pub ops: OpsSettings,
 }
 
-/// The complete service.
-pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings) -> Router {
+/// The complete service: the routes behind the layers.
+pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings) -> Layers {
     let (public, public_doc) = public_routes().split_for_parts();
     let (protected, protected_doc) = protected_routes().split_for_parts();
     let mut doc = public_doc;
     doc.merge(protected_doc);
     let finished = spec::finish(doc);
-    let observer = Arc::new(RequestObserver {
-        operations: Operations::new(&finished),
-        log_requests: settings.ops.log_requests,
-    });
+    let observer =
+        RequestObserver { operations: Operations::new(&finished), log_requests: settings.ops.log_requests };
     let doc = spec::emitted(&finished);
     let doc_3_0 = spec::downgrade::to_openapi_3_0(&doc);
 
@@ -94,19 +85,8 @@ pub fn router(state: AppState, auth: Arc<Authenticator>, settings: HttpSettings)
     // The layers wrap the router as a whole rather than through `Router::layer`, which would put them
     // between the router and its method routers and lose the `Allow` header of 405 answers
     // (tokio-rs/axum#1770).
-    let layered = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(middleware::from_fn_with_state(observer, observe_requests))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
-        }))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(middleware::from_fn(status_line_in_glance_errors))
-        .layer(middleware::from_fn(envelope_framework_errors))
-        .layer(middleware::from_fn_with_state(settings.host, check_host))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.timeout))
-        .layer(middleware::from_fn_with_state(settings.body, guard_bodies))
-        .service(routes);
-    Router::new().fallback_service(layered)
+    Layers::new(
+        routes,
+        LayerSettings { observer, host: settings.host, timeout: settings.timeout, body: settings.body },
+    )
 }

@@ -14,9 +14,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
@@ -153,9 +152,14 @@ impl Drop for BudgetRelease {
     }
 }
 
-/// The middleware (outside the routes): 413 at once for a declared length over the limit, otherwise the
-/// body is wrapped in a [`GuardedBody`]; an answer given before the body ended says `Connection: close`.
-pub async fn guard_bodies(State(guard): State<Arc<BodyGuard>>, request: Request, next: Next) -> Response {
+/// The body guard, in front of `next` (the routes): 413 at once for a declared length over the limit,
+/// otherwise the body, if there is one, is wrapped in a [`GuardedBody`]; an answer given before the body ended
+/// says `Connection: close`. A request without a body goes to `next` as it is.
+pub async fn guard_bodies<F, A>(guard: &BodyGuard, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> A,
+    A: Future<Output = Response>,
+{
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -166,26 +170,24 @@ pub async fn guard_bodies(State(guard): State<Arc<BodyGuard>>, request: Request,
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         return response;
     }
-    let has_body = !request.body().is_end_stream();
+    if request.body().is_end_stream() {
+        return next(request).await;
+    }
     let progress = Arc::new(BodyProgress::default());
     let release = BudgetRelease { budget: guard.budget.clone(), progress: progress.clone() };
-    let request = if has_body {
-        request.map(|body| {
-            Body::new(GuardedBody {
-                inner: body,
-                remaining: guard.limit,
-                deadline: Box::pin(tokio::time::sleep(guard.read_timeout)),
-                budget: guard.budget.clone(),
-                waiting: None,
-                progress: progress.clone(),
-            })
+    let request = request.map(|body| {
+        Body::new(GuardedBody {
+            inner: body,
+            remaining: guard.limit,
+            deadline: Box::pin(tokio::time::sleep(guard.read_timeout)),
+            budget: guard.budget.clone(),
+            waiting: None,
+            progress: progress.clone(),
         })
-    } else {
-        request
-    };
-    let mut response = next.run(request).await;
+    });
+    let mut response = next(request).await;
     drop(release);
-    if has_body && !progress.finished.load(Ordering::Acquire) {
+    if !progress.finished.load(Ordering::Acquire) {
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response

@@ -303,13 +303,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Gives framework responses that carry no envelope (unknown route, wrong method, body limit, timeout) the
-/// one envelope, keeping their status and `Allow` header.
-pub async fn envelope_framework_errors(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let response = next.run(request).await;
+/// Gives a framework response that carries no envelope (unknown route, wrong method, body limit, timeout) the
+/// one envelope, keeping its status and `Allow` header; any other response is returned as it is.
+pub fn envelope_framework_error(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error())
         || response.extensions().get::<Enveloped>().is_some()
@@ -353,14 +349,10 @@ pub fn glance_message(status: StatusCode, message: &str) -> String {
     format!("{} {}: {message}", status.as_str(), status.canonical_reason().unwrap_or("Error"))
 }
 
-/// Puts the status line in front of the message of every error envelope on a Glance-family path (see
-/// [`glance_message`]); the code, the status and the envelope's shape stay as they are.
-pub async fn status_line_in_glance_errors(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let glance = is_glance_path(request.uri().path());
-    let response = next.run(request).await;
+/// Puts the status line in front of the message of an error envelope answering a request on a Glance-family
+/// path (`glance`, see [`is_glance_path`] and [`glance_message`]); the code, the status and the envelope's
+/// shape stay as they are. Other responses are returned as they are, without waiting.
+pub async fn status_line_in_glance_errors(glance: bool, response: Response) -> Response {
     let status = response.status();
     if !glance || !(status.is_client_error() || status.is_server_error()) {
         return response;

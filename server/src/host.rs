@@ -4,12 +4,9 @@
 //! `X-Forwarded-Proto` of `http` or `https` only, so no header can put `javascript:` into a link.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Version, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 
@@ -105,41 +102,40 @@ fn forwarded_scheme(headers: &HeaderMap) -> Option<&'static str> {
     }
 }
 
-/// The middleware: 400 in the envelope for an HTTP/1.1 request without `Host`, with several, or with
-/// one that is not `host[:port]`; otherwise it leaves the request's [`BaseUrl`] in its extensions.
-pub async fn check_host(State(policy): State<Arc<HostPolicy>>, mut request: Request, next: Next) -> Response {
-    let hosts: Vec<_> = request.headers().get_all(header::HOST).iter().collect();
-    let host = match hosts.as_slice() {
-        [] if request.version() == Version::HTTP_11 => {
-            return ApiError::BadRequest("An HTTP/1.1 request needs a Host header.".into()).into_response();
+/// The host check: 400 for an HTTP/1.1 request without `Host`, with several, or with one that is not
+/// `host[:port]`; otherwise it leaves the request's [`BaseUrl`] in its extensions.
+pub fn check_host(policy: &HostPolicy, request: &mut Request) -> Result<(), ApiError> {
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (None, _) if request.version() == Version::HTTP_11 => {
+            return Err(ApiError::BadRequest("An HTTP/1.1 request needs a Host header.".into()));
         }
-        [] => None,
-        [one] => match one.to_str().ok().filter(|text| is_authority(text)) {
-            Some(text) => Some(text.to_owned()),
+        (None, _) => None,
+        (Some(one), None) => match one.to_str().ok().filter(|text| is_authority(text)) {
+            Some(text) => Some(text),
             None => {
-                return ApiError::BadRequest("The Host header is not a valid host[:port].".into())
-                    .into_response();
+                return Err(ApiError::BadRequest("The Host header is not a valid host[:port].".into()));
             }
         },
-        _ => {
-            return ApiError::BadRequest("The request has more than one Host header.".into()).into_response();
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest("The request has more than one Host header.".into()));
         }
     };
     let base = match &policy.public_base_url {
         Some(base) => base.clone(),
         None => {
             let scheme = forwarded_scheme(request.headers()).unwrap_or("http");
-            let authority = host.unwrap_or_else(|| {
-                request
-                    .extensions()
-                    .get::<LocalAddr>()
-                    .map_or_else(|| "localhost".to_owned(), |LocalAddr(addr)| addr.to_string())
-            });
-            format!("{scheme}://{authority}")
+            match host {
+                Some(authority) => format!("{scheme}://{authority}"),
+                None => match request.extensions().get::<LocalAddr>() {
+                    Some(LocalAddr(addr)) => format!("{scheme}://{addr}"),
+                    None => format!("{scheme}://localhost"),
+                },
+            }
         }
     };
     request.extensions_mut().insert(BaseUrl(base));
-    next.run(request).await
+    Ok(())
 }
 
 #[cfg(test)]

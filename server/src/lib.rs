@@ -1,7 +1,7 @@
 //! ims-tags: a spec-first service for the Huawei Cloud IMS image-tag APIs and the OpenStack Glance native tag
 //! endpoints.
 //!
-//! A request goes: connection layer (`net`: connection cap, timeouts, hyper) -> layers (request id, metrics
+//! A request goes: connection layer (`net`: connection cap, timeouts, hyper) -> `layers` (request id, metrics
 //! and request log (`ops`), trace, `host` check, timeout, `body` guard) -> authentication (`auth`) -> router
 //! (`app`) -> a handler (`api`: extract, authorise, one call) -> the service method of its operation
 //! (`service`) -> the domain rules (`domain`) -> storage (`store`) -> back to the handler, which maps the
@@ -17,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod host;
+pub mod layers;
 pub mod net;
 pub mod ops;
 pub mod seed;

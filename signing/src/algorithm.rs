@@ -51,9 +51,22 @@ impl Algorithm {
 
     /// Lower-case hex of the algorithm's hash (SHA-256 or SM3) of `data`.
     pub fn hash_hex(self, data: &[u8]) -> String {
+        if data.is_empty() {
+            return self.empty_hash_hex().to_owned();
+        }
         match self {
-            Self::SdkHmacSm3 => hex::encode(Sm3::digest(data)),
-            Self::SdkHmacSha256 | Self::V11HmacSha256 => hex::encode(Sha256::digest(data)),
+            Self::SdkHmacSm3 => hex_lower(&Sm3::digest(data)),
+            Self::SdkHmacSha256 | Self::V11HmacSha256 => hex_lower(&Sha256::digest(data)),
+        }
+    }
+
+    /// The lower-case hex hash of the empty body, the payload hash of every request without one.
+    pub const fn empty_hash_hex(self) -> &'static str {
+        match self {
+            Self::SdkHmacSm3 => "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b",
+            Self::SdkHmacSha256 | Self::V11HmacSha256 => {
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            }
         }
     }
 
@@ -96,8 +109,8 @@ impl PayloadHasher {
     /// The lower-case hex hash of everything fed.
     pub fn finish_hex(self) -> String {
         match self {
-            Self::Sha256(hasher) => hex::encode(hasher.finalize()),
-            Self::Sm3(hasher) => hex::encode(hasher.finalize()),
+            Self::Sha256(hasher) => hex_lower(&hasher.finalize()),
+            Self::Sm3(hasher) => hex_lower(&hasher.finalize()),
         }
     }
 }
@@ -112,6 +125,15 @@ impl fmt::Debug for PayloadHasher {
 }
 
 /// HMAC of `message` under `key` with the hash `D`.
+/// `bytes` (a hash or a MAC, at most 32 bytes) in lower-case hex, through a table rather than
+/// `hex::encode`'s character iterator.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    let mut text = [0u8; 64];
+    let text = &mut text[..bytes.len() * 2];
+    hex::encode_to_slice(bytes, text).expect("twice as many hex digits as bytes");
+    String::from_utf8(text.to_vec()).expect("hex digits are ASCII")
+}
+
 pub(crate) fn hmac<D: EagerHash>(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(message);
@@ -156,6 +178,13 @@ mod tests {
             "SDK-SM2-SM3".parse::<Algorithm>(),
             Err(SignatureError::UnsupportedAlgorithm("SDK-SM2-SM3"))
         );
+    }
+
+    #[test]
+    fn the_empty_hash_constants_are_the_digests_of_nothing() {
+        assert_eq!(Algorithm::SdkHmacSha256.empty_hash_hex(), hex::encode(Sha256::digest(b"")));
+        assert_eq!(Algorithm::SdkHmacSm3.empty_hash_hex(), hex::encode(Sm3::digest(b"")));
+        assert_eq!(hex_lower(&Sha256::digest(b"x")), hex::encode(Sha256::digest(b"x")));
     }
 
     #[test]

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use http::HeaderName;
-
 use crate::algorithm::UNSUPPORTED;
 use crate::{Algorithm, SignatureError};
 
@@ -89,12 +87,22 @@ fn is_access_key(text: &str) -> bool {
 }
 
 /// `a;b;c` into names that are valid, lower-case and strictly ascending.
+/// Whether `name` is a header name as `http` keeps it: 1 to 65,535 token characters (RFC 9110), none of
+/// them upper case. The same test as `HeaderName::from_bytes(name)` giving back `name` itself, without
+/// making a `HeaderName` (which copies a name it does not know).
+fn is_lowercase_header_name(name: &str) -> bool {
+    !name.is_empty() && name.len() < 1 << 16 && name.bytes().all(|b| {
+        matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
+                | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+    })
+}
+
 fn parse_signed_headers(text: &str) -> Result<Vec<String>, SignatureError> {
     let names = text
         .split(';')
-        .map(|name| match HeaderName::from_bytes(name.as_bytes()) {
-            Ok(parsed) if parsed.as_str() == name => Ok(name.to_owned()),
-            _ => Err(SignatureError::MalformedAuthorization),
+        .map(|name| match is_lowercase_header_name(name) {
+            true => Ok(name.to_owned()),
+            false => Err(SignatureError::MalformedAuthorization),
         })
         .collect::<Result<Vec<_>, _>>()?;
     if names.windows(2).all(|pair| pair[0] < pair[1]) {
@@ -165,7 +173,26 @@ impl fmt::Display for Authorization {
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderName;
+
     use super::*;
+
+    #[test]
+    fn header_names_are_checked_as_http_checks_them() {
+        let agrees = |name: &str| {
+            let by_http = HeaderName::from_bytes(name.as_bytes()).is_ok_and(|parsed| parsed.as_str() == name);
+            assert_eq!(is_lowercase_header_name(name), by_http, "{name:?}");
+        };
+        for byte in 0..=127u8 {
+            agrees(&char::from(byte).to_string());
+            agrees(&format!("x-{}", char::from(byte)));
+        }
+        for name in ["", "host", "x-sdk-date", "X-Sdk-Date", "content-type", "a b", "é", "x;y"] {
+            agrees(name);
+        }
+        agrees(&"a".repeat(1 << 16));
+        agrees(&"a".repeat((1 << 16) - 1));
+    }
 
     const SIG: &str = "100c8e97e17a875601fca74d6c53eae57892f1082937143d13b0d3db93e8d86f";
 

@@ -53,6 +53,11 @@ impl<'a> RequestParts<'a> {
     }
 }
 
+/// Whether `byte` is in the RFC 3986 unreserved set, which [`ESCAPED`] leaves as it is.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~')
+}
+
 /// Escapes `bytes` with the unreserved set kept and upper-case hex.
 fn escape(bytes: &[u8]) -> String {
     percent_encode(bytes, ESCAPED).to_string()
@@ -72,8 +77,24 @@ fn unescape(text: &str) -> Vec<u8> {
 /// becomes a real separator, exactly as the SDK computes it. Decoded bytes need not be valid
 /// UTF-8: they are escaped byte by byte (the SDK itself only ever sends UTF-8).
 pub fn canonical_uri(raw_path: &str) -> String {
+    // A path of unreserved characters and separators only (every path the service names, but tags with
+    // other characters) decodes and re-escapes to itself.
+    if raw_path.bytes().all(|byte| byte == b'/' || is_unreserved(byte)) {
+        let mut uri = String::with_capacity(raw_path.len() + 1);
+        uri.push_str(raw_path);
+        if !uri.ends_with('/') {
+            uri.push('/');
+        }
+        return uri;
+    }
     let decoded = unescape(raw_path);
-    let mut uri = decoded.split(|&byte| byte == b'/').map(escape).collect::<Vec<_>>().join("/");
+    let mut uri = String::with_capacity(decoded.len() + 8);
+    for (index, segment) in decoded.split(|&byte| byte == b'/').enumerate() {
+        if index > 0 {
+            uri.push('/');
+        }
+        uri.extend(percent_encode(segment, ESCAPED));
+    }
     if !uri.ends_with('/') {
         uri.push('/');
     }
@@ -115,7 +136,22 @@ fn is_python_whitespace(c: char) -> bool {
 /// The value the SDK signs for header `name`: every value of it, stripped of leading and
 /// trailing white space, joined with `,` (the SDK itself never sends a header twice).
 /// `Ok(None)` when the header is absent.
-pub(crate) fn signed_header_value(headers: &HeaderMap, name: &str) -> Result<Option<String>, SignatureError> {
+pub(crate) fn signed_header_value<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+) -> Result<Option<String>, SignatureError> {
+    let mut all = headers.get_all(name).iter();
+    let text = |value: &'a http::HeaderValue| -> Result<&'a str, SignatureError> {
+        std::str::from_utf8(value.as_bytes())
+            .map(|text| text.trim_matches(is_python_whitespace))
+            .map_err(|_| SignatureError::InvalidHeaderValue(name.to_owned()))
+    };
+    // One value (always, from the SDK): no list to join.
+    match (all.next(), all.next()) {
+        (None, _) => return Ok(None),
+        (Some(only), None) => return text(only).map(|only| Some(only.to_owned())),
+        _ => {}
+    }
     let values = headers
         .get_all(name)
         .iter()
@@ -136,16 +172,36 @@ pub(crate) fn signed_header_value(headers: &HeaderMap, name: &str) -> Result<Opt
 /// value that is not UTF-8 is [`SignatureError::InvalidHeaderValue`] (the SDK sends header
 /// values as UTF-8 bytes).
 pub fn canonical_headers(headers: &HeaderMap, signed_headers: &[String]) -> Result<String, SignatureError> {
-    let mut block = String::new();
+    let mut block = String::with_capacity(256);
     for name in signed_headers {
-        let value = signed_header_value(headers, name)?
-            .ok_or_else(|| SignatureError::MissingSignedHeader(name.clone()))?;
         block.push_str(name);
         block.push(':');
-        block.push_str(&value);
+        if !push_signed_header_value(headers, name, &mut block)? {
+            return Err(SignatureError::MissingSignedHeader(name.clone()));
+        }
         block.push('\n');
     }
     Ok(block)
+}
+
+/// Appends [`signed_header_value`] of `name` to `text` without making a string of it; whether the
+/// header is there.
+fn push_signed_header_value(
+    headers: &HeaderMap,
+    name: &str,
+    text: &mut String,
+) -> Result<bool, SignatureError> {
+    let mut found = false;
+    for value in headers.get_all(name) {
+        let value = std::str::from_utf8(value.as_bytes())
+            .map_err(|_| SignatureError::InvalidHeaderValue(name.to_owned()))?;
+        if found {
+            text.push(',');
+        }
+        text.push_str(value.trim_matches(is_python_whitespace));
+        found = true;
+    }
+    Ok(found)
 }
 
 /// The payload hash of the canonical request, as the SDK computes it: the hash of the empty
@@ -159,7 +215,7 @@ pub fn payload_hash(
     body: &[u8],
 ) -> Result<String, SignatureError> {
     if body.is_empty() {
-        return Ok(algorithm.hash_hex(b""));
+        return Ok(algorithm.empty_hash_hex().to_owned());
     }
     match signed_header_value(headers, algorithm.content_hash_header())? {
         Some(value) => Ok(value),
@@ -186,15 +242,25 @@ pub fn canonical_request_with_payload_hash(
     signed_headers: &[String],
     payload_hash: &str,
 ) -> Result<String, SignatureError> {
-    Ok([
-        request.method.as_str().to_ascii_uppercase(),
-        canonical_uri(request.raw_path),
-        canonical_query(request.raw_query),
-        canonical_headers(request.headers, signed_headers)?,
-        signed_headers.join(";"),
-        payload_hash.to_owned(),
-    ]
-    .join("\n"))
+    let mut canonical = request.method.as_str().to_ascii_uppercase();
+    for part in [
+        &canonical_uri(request.raw_path),
+        &canonical_query(request.raw_query),
+        &canonical_headers(request.headers, signed_headers)?,
+    ] {
+        canonical.push('\n');
+        canonical.push_str(part);
+    }
+    canonical.push('\n');
+    for (index, name) in signed_headers.iter().enumerate() {
+        if index > 0 {
+            canonical.push(';');
+        }
+        canonical.push_str(name);
+    }
+    canonical.push('\n');
+    canonical.push_str(payload_hash);
+    Ok(canonical)
 }
 
 #[cfg(test)]
@@ -223,6 +289,23 @@ mod tests {
         assert_eq!(canonical_uri("/v1/x/"), "/v1/x/");
         assert_eq!(canonical_uri("/"), "/");
         assert_eq!(canonical_uri(""), "/");
+    }
+
+    #[test]
+    fn uri_of_plain_paths_is_the_path_itself() {
+        let plain = "/v2/p0/images/00000000-0000-4000-8000-00000000000a/tags/a_b.c~d";
+        assert_eq!(canonical_uri(plain), format!("{plain}/"));
+        // The same as the general path (decode, split, escape, join) gives.
+        let general = |path: &str| {
+            let mut uri = unescape(path).split(|&b| b == b'/').map(escape).collect::<Vec<_>>().join("/");
+            if !uri.ends_with('/') {
+                uri.push('/');
+            }
+            uri
+        };
+        for path in [plain, "/", "", "//a//", "/v1/x/", "/a-b/C9"] {
+            assert_eq!(canonical_uri(path), general(path), "{path:?}");
+        }
     }
 
     #[test]

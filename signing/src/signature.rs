@@ -2,7 +2,7 @@
 
 use sha2::Sha256;
 
-use crate::algorithm::hmac;
+use crate::algorithm::{hex_lower, hmac};
 use crate::{Algorithm, CredentialScope};
 
 /// The string to sign: the algorithm name, the `X-Sdk-Date` value, the credential scope
@@ -28,7 +28,7 @@ fn v11_signing_key(access_key: &str, secret_key: &str, scope: &CredentialScope) 
     let prk = hmac::<Sha256>(access_key.as_bytes(), secret_key.as_bytes());
     let mut info = scope.to_string().into_bytes();
     info.push(0x01);
-    hex::encode(hmac::<Sha256>(&prk, &info)).into_bytes()
+    hex_lower(&hmac::<Sha256>(&prk, &info)).into_bytes()
 }
 
 /// The lower-case hex signature of `string_to_sign`: the algorithm's HMAC keyed with the
@@ -45,7 +45,7 @@ pub fn signature(
         Some(scope) => v11_signing_key(access_key, secret_key, scope),
         None => secret_key.as_bytes().to_vec(),
     };
-    hex::encode(algorithm.hmac(&key, string_to_sign.as_bytes()))
+    hex_lower(&algorithm.hmac(&key, string_to_sign.as_bytes()))
 }
 
 #[cfg(test)]

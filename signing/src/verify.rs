@@ -110,7 +110,7 @@ impl SignedHead {
     /// then the body must be read and hashed first).
     pub fn declared_payload_hash(&self, body_is_empty: bool) -> Option<String> {
         if body_is_empty {
-            return Some(self.authorization.algorithm.hash_hex(b""));
+            return Some(self.authorization.algorithm.empty_hash_hex().to_owned());
         }
         self.content_hash.clone()
     }
@@ -176,7 +176,18 @@ impl Verifier {
     /// The checks of [`Verifier::verify`] that need neither the secret key nor the body, in the
     /// same order, up to and including the refusal of `UNSIGNED-PAYLOAD`.
     pub fn check_head(&self, headers: &HeaderMap, now: SystemTime) -> Result<SignedHead, SignatureError> {
-        let authorization = request_authorization(headers)?;
+        self.check_parsed_head(request_authorization(headers)?, headers, now)
+    }
+
+    /// [`Verifier::check_head`] for a request whose `Authorization` header the caller has
+    /// already parsed with [`request_authorization`] (to look up its access key first), so
+    /// that it is not parsed twice.
+    pub fn check_parsed_head(
+        &self,
+        authorization: Authorization,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<SignedHead, SignatureError> {
         let is_signed = |name: &str| authorization.signed_headers.iter().any(|s| s == name);
         for required in ["host", X_SDK_DATE] {
             if !is_signed(required) {

@@ -136,7 +136,10 @@ impl Authenticator {
             .credentials
             .get(&authorization.access_key)
             .ok_or_else(|| ApiError::Unauthenticated("the access key is not known".into()))?;
-        let head = self.verifier.check_head(request.headers(), SystemTime::now()).map_err(rejected)?;
+        let head = self
+            .verifier
+            .check_parsed_head(authorization, request.headers(), SystemTime::now())
+            .map_err(rejected)?;
         match (&credential.security_token, head.security_token()) {
             (Some(_), Some(_)) | (None, None) => {}
             (Some(_), None) => {
@@ -161,6 +164,13 @@ impl Authenticator {
         let (verified, bytes) = match head.declared_payload_hash(body.is_end_stream()) {
             // The signature covers the declared hash: refuse a bad one before reading a byte of the body,
             // then hold the body to that hash.
+            Some(declared) if body.is_end_stream() => {
+                // No body: the declared hash is the empty body's, nothing to read or hash.
+                let verified = head
+                    .verify_signature(&request_head, credential.secret_key.expose(), &declared)
+                    .map_err(rejected)?;
+                (verified, Bytes::new())
+            }
             Some(declared) => {
                 let verified = head
                     .verify_signature(&request_head, credential.secret_key.expose(), &declared)

@@ -6,7 +6,7 @@
 //! sending reads the answer rather than a reset.
 
 use std::convert::Infallible;
-use std::future::{Future, pending, poll_fn};
+use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -24,12 +23,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
-use tower::ServiceExt;
 
 use super::NetSettings;
 use super::io::ConnIo;
 use super::listener::Registry;
 use crate::host::LocalAddr;
+use crate::layers::Layers;
 use crate::ops::prometheus::{
     CLOSED_ENDED, CLOSED_ERROR, CLOSED_EVICTED, CLOSED_HEADER_READ_TIMEOUT, CLOSED_KEEP_ALIVE_TIMEOUT,
     CLOSED_SHUTDOWN, GaugeHeld, HTTP_CONNECTIONS_CLOSED, HTTP_CONNECTIONS_OPEN,
@@ -65,7 +64,7 @@ pub(crate) struct ConnState {
     /// When the phase started, in milliseconds since `origin`.
     since_ms: AtomicU64,
     stop: AtomicU8,
-    /// Wakes the driver: the phase changed or a stop was asked.
+    /// Wakes the driver: a stop was asked.
     wake: Notify,
 }
 
@@ -99,10 +98,11 @@ impl ConnState {
         self.since_ms.load(Ordering::Acquire)
     }
 
+    /// Moves to `phase`. The driver is not woken: its timer looks at the phase when it fires (see
+    /// [`next_check`]), so a request costs no wake-up of the driver for its phase changes.
     fn enter(&self, phase: Phase) {
         self.since_ms.store(self.now_ms(), Ordering::Release);
         self.phase.store(phase as u8, Ordering::Release);
-        self.wake.notify_one();
     }
 
     /// Bytes arrived: an idle connection starts receiving a request head.
@@ -139,7 +139,7 @@ impl ConnState {
 
 /// What every connection shares.
 pub(crate) struct ConnContext {
-    pub(crate) router: Router,
+    pub(crate) layers: Layers,
     pub(crate) http: hyper::server::conn::http1::Builder,
     pub(crate) settings: NetSettings,
     pub(crate) registry: Arc<Registry>,
@@ -159,18 +159,13 @@ pub(crate) async fn run(stream: TcpStream, slot: OwnedSemaphorePermit, context: 
     let open = GaugeHeld::raise(metrics::gauge!(HTTP_CONNECTIONS_OPEN), 1.0);
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok();
-    let service = ConnService { router: context.router.clone(), state: state.clone(), local };
+    let service = ConnService { layers: context.layers.clone(), state: state.clone(), local };
     let mut conn = context.http.serve_connection(TokioIo::new(ConnIo::new(stream, state.clone())), service);
     let settings = &context.settings;
     let mut graceful_sent = false;
+    let timer = tokio::time::sleep_until(next_check(&state, settings, Instant::now()));
+    tokio::pin!(timer);
     let end = loop {
-        let deadline = state.deadline(settings);
-        let timer = async move {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => pending::<()>().await,
-            }
-        };
         tokio::select! {
             biased;
             result = poll_fn(|cx| conn.poll_without_shutdown(cx)) => break End::Finished(result),
@@ -190,13 +185,15 @@ pub(crate) async fn run(stream: TcpStream, slot: OwnedSemaphorePermit, context: 
                     (Stop::Graceful, _) => break End::Dropped(CLOSED_SHUTDOWN),
                 }
             }
-            () = timer => {
-                if state.deadline(settings).is_some_and(|d| d <= Instant::now()) {
+            () = &mut timer => {
+                let now = Instant::now();
+                if state.deadline(settings).is_some_and(|d| d <= now) {
                     break End::Dropped(match state.phase() {
                         Phase::Idle => CLOSED_KEEP_ALIVE_TIMEOUT,
                         _ => CLOSED_HEADER_READ_TIMEOUT,
                     });
                 }
+                timer.as_mut().reset(next_check(&state, settings, now));
             }
         }
     };
@@ -224,6 +221,16 @@ pub(crate) async fn run(stream: TcpStream, slot: OwnedSemaphorePermit, context: 
     drop(slot);
     drop(open);
     metrics::counter!(HTTP_CONNECTIONS_CLOSED, "reason" => reason).increment(1);
+}
+
+/// When the driver next looks at the connection's phase: its deadline, but never later than the shortest
+/// of the two timeouts from `now`. The phase changes without waking the driver; a phase entered after this
+/// check has a deadline at least that shortest timeout after it, so the check always comes first, and then
+/// finds the exact deadline. An idle or busy connection thus costs one timer wake-up per shortest timeout
+/// (10 s by default), and a request none.
+fn next_check(state: &ConnState, settings: &NetSettings, now: Instant) -> Instant {
+    let latest = now + settings.keep_alive_timeout.min(settings.header_read_timeout);
+    state.deadline(settings).map_or(latest, |deadline| deadline.min(latest))
 }
 
 /// Sends what is left, shuts the write side, then reads and discards input until the client closes,
@@ -257,7 +264,7 @@ async fn lingering_close(io: &mut ConnIo, state: &ConnState, linger: Duration) {
 /// local address, and marks the connection idle again once the answer's body is written.
 #[derive(Clone)]
 struct ConnService {
-    router: Router,
+    layers: Layers,
     state: Arc<ConnState>,
     local: Option<SocketAddr>,
 }
@@ -273,10 +280,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         if let Some(local) = self.local {
             request.extensions_mut().insert(LocalAddr(local));
         }
-        let router = self.router.clone();
+        let answer = self.layers.answer(request);
         let idle = IdleWhenDropped(self.state.clone());
         Box::pin(async move {
-            let response = router.oneshot(request).await?;
+            let response = answer.await;
             Ok(response.map(|body| TrackedBody { inner: body, _idle: idle }))
         })
     }

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::NetSettings;
 use super::connection::{self, ConnContext, ConnState, Phase, Stop};
+use crate::layers::Layers;
 use crate::ops::prometheus::{
     CLOSED_ENDED, CLOSED_ERROR, CLOSED_EVICTED, CLOSED_HEADER_READ_TIMEOUT, CLOSED_KEEP_ALIVE_TIMEOUT,
     CLOSED_SHUTDOWN, HTTP_CONNECTIONS_CLOSED, HTTP_CONNECTIONS_MAX, HTTP_CONNECTIONS_OPEN,
@@ -119,10 +119,10 @@ fn is_per_connection(error: &io::Error) -> bool {
     )
 }
 
-/// Serves `listener` with `router` until `stop` resolves, then drains (see the module documentation).
+/// Serves `listener` with `layers` until `stop` resolves, then drains (see the module documentation).
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    layers: Layers,
     settings: NetSettings,
     stop: impl std::future::Future<Output = ()>,
 ) {
@@ -146,7 +146,7 @@ pub(crate) async fn serve(
         .header_read_timeout(None);
     let grace = settings.shutdown_grace;
     let linger = settings.lingering_close;
-    let context = Arc::new(ConnContext { router, http, settings, registry: registry.clone() });
+    let context = Arc::new(ConnContext { layers, http, settings, registry: registry.clone() });
     let mut backoff = Duration::ZERO;
     let mut last_warning: Option<Instant> = None;
     tokio::pin!(stop);

@@ -143,6 +143,32 @@ async fn slow_and_idle_clients_are_closed_after_the_configured_timeouts() {
     assert_eq!(s.raw("GET", "/versions", None, &[], None).await.status, 200);
 }
 
+/// The connection's driver is not woken when a request moves it from one phase to the next; its timer looks at
+/// the phase when it fires. A kept-alive connection that starts a request head must still be held to the
+/// header-read timeout from its first byte, not to the longer keep-alive timeout it was idling under.
+#[tokio::test]
+async fn a_head_begun_on_a_kept_alive_connection_gets_the_header_timeout_not_the_keep_alive_one() {
+    let s = TestServer::start_with(|c| {
+        c.http.header_read_timeout_ms = 1000;
+        c.http.keep_alive_timeout_ms = 20_000;
+    })
+    .await;
+    let mut stream = connect(&s).await;
+    stream
+        .write_all(format!("GET /versions HTTP/1.1\r\nHost: {}\r\n\r\n", addr(&s)).as_bytes())
+        .await
+        .expect("writes");
+    assert_eq!(read_answer(&mut stream).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(b"GET /versions HTTP/1.1\r\nHo").await.expect("writes");
+    let began = Instant::now();
+    assert!(
+        closed_within(&mut stream, PROMPTLY).await,
+        "closed by the header-read timeout, long before 20 s"
+    );
+    assert!(began.elapsed() >= Duration::from_millis(900), "not before the 1 s header-read timeout");
+}
+
 #[tokio::test]
 async fn a_body_shorter_than_its_content_length_gets_408_not_503() {
     let s = TestServer::start_with(|c| c.http.body_read_timeout_ms = 1000).await;

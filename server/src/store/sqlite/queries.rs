@@ -87,8 +87,8 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
     let index: BTreeMap<String, usize> =
         images.iter().enumerate().map(|(n, i)| (i.id.to_string(), n)).collect();
     let marks = placeholders(ids.len());
-    let mut tags =
-        conn.prepare(&format!("SELECT image_id, key, value FROM image_tags WHERE image_id IN {marks}"))?;
+    let mut tags = conn
+        .prepare_cached(&format!("SELECT image_id, key, value FROM image_tags WHERE image_id IN {marks}"))?;
     let mut rows = tags.query(params_from_iter(ids.iter()))?;
     while let Some(row) = rows.next()? {
         let id: String = row.get(0)?;
@@ -96,8 +96,9 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
             images[*n].tags.insert(row.get(1)?, row.get(2)?);
         }
     }
-    let mut props = conn
-        .prepare(&format!("SELECT image_id, name, value FROM image_properties WHERE image_id IN {marks}"))?;
+    let mut props = conn.prepare_cached(&format!(
+        "SELECT image_id, name, value FROM image_properties WHERE image_id IN {marks}"
+    ))?;
     let mut rows = props.query(params_from_iter(ids.iter()))?;
     while let Some(row) = rows.next()? {
         let id: String = row.get(0)?;
@@ -109,7 +110,7 @@ fn attach_details(conn: &Connection, images: &mut [Image]) -> Result<(), StoreEr
 }
 
 fn select_images(conn: &Connection, condition: &str, values: &[Value]) -> Result<Vec<Image>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {condition}"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE {condition}"))?;
     let mut images =
         stmt.query_map(params_from_iter(values), image_from_row)?.collect::<Result<Vec<_>, _>>()?;
     attach_details(conn, &mut images)?;
@@ -234,7 +235,7 @@ impl Store for SqliteStore {
 
     async fn image(&self, id: Uuid, project: &str) -> Result<Image, StoreError> {
         let project = project.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let image = select_images(conn, "i.id = ?", &[Value::Text(id.to_string())])?
                 .pop()
                 .ok_or(StoreError::ImageNotFound)?;
@@ -360,7 +361,7 @@ impl Store for SqliteStore {
 
     async fn image_tags(&self, id: Uuid, project: &str) -> Result<Vec<Tag>, StoreError> {
         let project = project.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let id = id.to_string();
             let (owner, visibility, _) = ownership(conn, &id)?.ok_or(StoreError::ImageNotFound)?;
             if Access::of(&owner, visibility, &project) == Access::Hidden {
