@@ -11,9 +11,10 @@ use ims_tags::domain::query::image_list::{ImageListQuery, SortKey};
 use ims_tags::domain::query::tag_query::{NameMatch, Page, TagCondition, TagQuery};
 use ims_tags::domain::tag::{Tag, TagChange, TagSet};
 use ims_tags::store::Store;
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::harness::{open_store, test_config};
+use crate::harness::{P1, TestServer, Who, count_rows, open_store, test_config};
 
 /// A small deterministic pseudo-random sequence (no dependency, same data on every run).
 struct Lcg(u64);
@@ -102,7 +103,8 @@ async fn change_some_tags(store: &dyn Store, images: &mut [Image], rng: &mut Lcg
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tag_queries_agree_with_the_reference_predicate() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = open_store(&test_config(dir.path()).await).await;
+    let config = test_config(dir.path()).await;
+    let store = open_store(&config).await;
     let mut rng = Lcg(7);
     let mut drafts = Vec::new();
     for n in 0..80u64 {
@@ -130,9 +132,11 @@ async fn tag_queries_agree_with_the_reference_predicate() {
         });
     }
     let mut images = create_in_waves(store.as_ref(), drafts).await;
+    assert_tag_rows_copy_their_images(&config).await;
     for round in 0..300 {
         if round % 30 == 29 {
             change_some_tags(store.as_ref(), &mut images, &mut rng).await;
+            assert_tag_rows_copy_their_images(&config).await;
         }
         let mut query = TagQuery {
             all: random_list(&mut rng),
@@ -340,7 +344,8 @@ fn sort_value(image: &Image, key: SortKey) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_filters_agree_with_the_reference_predicate() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = open_store(&test_config(dir.path()).await).await;
+    let config = test_config(dir.path()).await;
+    let store = open_store(&config).await;
     let mut rng = Lcg(11);
     let mut drafts = Vec::new();
     for n in 0..60u64 {
@@ -373,9 +378,11 @@ async fn image_filters_agree_with_the_reference_predicate() {
         });
     }
     let mut images = create_in_waves(store.as_ref(), drafts).await;
+    assert_tag_rows_copy_their_images(&config).await;
     for round in 0..300 {
         if round % 30 == 29 {
             change_some_tags(store.as_ref(), &mut images, &mut rng).await;
+            assert_tag_rows_copy_their_images(&config).await;
         }
         let filter = random_filter(&mut rng, &images);
         let matching: Vec<&Image> =
@@ -446,4 +453,44 @@ async fn check_list(store: &dyn Store, images: &[Image], query: &ImageListQuery,
         paged.extend(ids);
     }
     assert_eq!(paged, expected, "round {round}, pages: {query:?}");
+}
+
+/// Every write that creates tag rows copies its image's `created_at` and visibility into them, on the backend
+/// under test: image creation with tags (private and public), op 7, op 1 (Glance's tag PUT) and an op 6 batch,
+/// each a second after the images were created, so that a copy of the write's own time would differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_rows_copy_their_images_created_at_and_visibility() {
+    let s = TestServer::start().await;
+    let private = s.image(Who::Owner, json!({"name": "private", "tags": ["at-create"]})).await;
+    let public =
+        s.image(Who::Owner, json!({"name": "public", "visibility": "public", "tags": ["at-create"]})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for image in [private, public] {
+        let body = json!({"tag": {"key": "op7", "value": "v"}}).to_string();
+        let path = format!("/v2/{P1}/images/{image}/tags");
+        assert_eq!(s.raw("POST", &path, Some(Who::Owner), &[], Some(&body)).await.status, 204, "op 7");
+        let path = format!("/v2/images/{image}/tags/op1");
+        assert_eq!(s.raw("PUT", &path, Some(Who::Owner), &[], None).await.status, 204, "op 1");
+        let body = json!({"action": "create", "tags": [{"key": "op6-a", "value": "x"}, {"key": "op6-b", "value": ""}]});
+        let path = format!("/v2/{P1}/images/{image}/tags/action");
+        let raw = s.raw("POST", &path, Some(Who::Owner), &[], Some(&body.to_string())).await;
+        assert_eq!(raw.status, 204, "op 6: {}", raw.text);
+        assert_eq!(s.tags(image).await.len(), 5, "the tags of creation, op 7, op 1 and op 6");
+    }
+    let rows = count_rows(&s.config, "SELECT COUNT(*) FROM image_tags").await;
+    assert_eq!(rows, 10, "five tag rows per image");
+    let public_rows = count_rows(&s.config, "SELECT COUNT(*) FROM image_tags WHERE is_public = true").await;
+    assert_eq!(public_rows, 5, "the public image's rows say so");
+    assert_tag_rows_copy_their_images(&s.config).await;
+}
+
+/// Asserts that the tag rows of the store `config` names repeat their images' `created_at` and visibility.
+async fn assert_tag_rows_copy_their_images(config: &ims_tags::config::Config) {
+    let differing = count_rows(
+        config,
+        "SELECT COUNT(*) FROM image_tags t JOIN images i ON i.id = t.image_id \
+         WHERE t.created_at <> i.created_at OR t.is_public <> (i.visibility = 'public')",
+    )
+    .await;
+    assert_eq!(differing, 0, "every tag row repeats its image's created_at and visibility");
 }
