@@ -290,7 +290,7 @@ impl Store for SqliteStore {
                 )
             });
             let ids: Vec<Value> = conn
-                .prepare(&format!("{union} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}"))?
+                .prepare_cached(&format!("{union} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}"))?
                 .query_map(params_from_iter(to_values(&params)?), |r| r.get::<_, Value>(0))?
                 .collect::<Result<_, _>>()?;
             if ids.is_empty() {
@@ -421,7 +421,7 @@ impl Store for SqliteStore {
                     )
                 }
             });
-            let mut stmt = conn.prepare(&format!("{union} ORDER BY key, value"))?;
+            let mut stmt = conn.prepare_cached(&format!("{union} ORDER BY key, value"))?;
             let tags = stmt
                 .query_map(params_from_iter(to_values(&params)?), |r| {
                     Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -445,7 +445,9 @@ impl Store for SqliteStore {
                 let clause = Where::arm(Arm::Owned, &project, &mut params).tag_query(&query);
                 format!("SELECT COUNT(*) FROM images i WHERE {}", clause.sql())
             });
-            let total: i64 = conn.query_row(&count, params_from_iter(to_values(&params)?), |r| r.get(0))?;
+            let total: i64 = conn
+                .prepare_cached(&count)?
+                .query_row(params_from_iter(to_values(&params)?), |r| r.get(0))?;
             let Some(page) = page else { return Ok((u64::try_from(total).unwrap_or(0), Vec::new())) };
             let mut params = Params::new(Dialect::Sqlite);
             let rows: Vec<(String, String, String)> =
@@ -453,7 +455,7 @@ impl Store for SqliteStore {
                     // Tag conditions only: the page's ids in order from the tag index, then their images.
                     Some(ids) => {
                         let ids: Vec<String> = conn
-                            .prepare(&ids)?
+                            .prepare_cached(&ids)?
                             .query_map(params_from_iter(to_values(&params)?), |r| r.get(1))?
                             .collect::<Result<_, _>>()?;
                         let mut image = conn
@@ -470,7 +472,7 @@ impl Store for SqliteStore {
                         let clause = Where::arm(Arm::Owned, &project, &mut params).tag_query(&query).sql();
                         let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
                         let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
-                        conn.prepare(&format!(
+                        conn.prepare_cached(&format!(
                             "SELECT i.id, COALESCE(i.name, ''), i.status FROM images i WHERE {clause} \
                          ORDER BY i.created_at DESC, i.id ASC LIMIT {limit} OFFSET {offset}"
                         ))?
