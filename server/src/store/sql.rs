@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::domain::image::Visibility;
 use crate::domain::query::image_filter::{ImageFilter, ImageType, TimeOp};
 use crate::domain::query::image_list::{ImageListQuery, SortKey};
-use crate::domain::query::tag_query::{NameMatch, TagCondition, TagQuery};
+use crate::domain::query::tag_query::{NameMatch, Page, TagCondition, TagQuery};
 
 /// The SQL a store speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +75,15 @@ impl Dialect {
             (Dialect::Sqlite, _) => usize::MAX,
             (Dialect::Postgres, Arm::Owned) => 4,
             (Dialect::Postgres, Arm::PublicOthers) => 0,
+        }
+    }
+
+    /// The tag rows (alias `table`) of public images: the condition of the public tag index, written as that
+    /// index's own `WHERE` (SQLite uses a partial index only for a query that repeats its condition).
+    fn public_tag(self, table: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{table}.is_public = 1"),
+            Dialect::Postgres => format!("{table}.is_public"),
         }
     }
 
@@ -194,7 +203,7 @@ impl<'p> Where<'p> {
     }
 
     /// Conditions on images of one arm that are already selected otherwise (the candidates of
-    /// [`tag_only_count`]), without the arm's own condition.
+    /// [`tag_candidates`]), without the arm's own condition.
     fn unconditioned(arm: Arm, project: &str, params: &'p mut Params) -> Where<'p> {
         Where { conditions: Vec::new(), params, arm, project: project.to_owned() }
     }
@@ -484,38 +493,148 @@ impl<'p> Where<'p> {
         self
     }
 
-    /// Adds the keyset condition of a `glance_list_images` page: rows after the marker's `(sort value, id)`.
-    pub fn after(mut self, query: &ImageListQuery, marker_sort_value: Param, marker_id: Uuid) -> Where<'p> {
+    /// Adds the keyset condition of a `glance_list_images` page: rows after the marker's `(sort value, id)`,
+    /// compared on the sort and id expressions `columns` (the images' own, or the copies in a tag row).
+    fn after(
+        mut self,
+        query: &ImageListQuery,
+        columns: (&str, &str),
+        marker_sort_value: Param,
+        marker_id: Uuid,
+    ) -> Where<'p> {
         let op = if query.ascending { ">" } else { "<" };
         let value = self.params.push(marker_sort_value);
         let id = self.params.push(Param::Uuid(marker_id));
-        self.conditions.push(format!("({}, i.id) {op} ({value}, {id})", sort_expression(query.sort_key)));
+        self.conditions.push(format!("({}, {}) {op} ({value}, {id})", columns.0, columns.1));
         self
     }
 }
 
-/// The `list_image_by_tags` total straight from the owner-first tag index, for queries made of tag conditions
-/// only (at least one in `tags`, no `matches`, not `without_any_tag`): the first `tags` entry lists the
-/// candidate images (each image holds a key once, so there are no duplicates) and the other conditions check
-/// each candidate, without reading the images table. `None` for other queries (and no parameter added).
-pub fn tag_only_count(project: &str, query: &TagQuery, params: &mut Params) -> Option<String> {
-    let (first, rest) = query.all.split_first()?;
-    if query.name.is_some() || query.id.is_some() || query.untagged {
+/// One arm of a `glance_list_images` page: the rows it reads (`FROM`, the images as `i`), their conditions
+/// and their order (the arm's first `LIMIT` rows in that order are its part of the page).
+#[derive(Debug)]
+pub struct ListArm {
+    /// The `FROM` clause.
+    pub from: String,
+    /// The `WHERE` clause.
+    pub condition: String,
+    /// The `ORDER BY` clause.
+    pub order: String,
+}
+
+/// One arm of a `glance_list_images` page after the marker (its sort value and id) if any.
+///
+/// Sorted by `created_at` with tags in the filter, the arm is read from the tag rows of its first tag in the
+/// index that holds them in that order (each tag row carries its image's `created_at`): the owner-first index
+/// for the project's own images, the public one for other projects' public images. The page then ends after
+/// `limit` matching rows instead of sorting every image the tag selects; the other conditions are checked on
+/// the image of each row. Otherwise the arm reads the images table.
+pub fn list_arm(
+    arm: Arm,
+    project: &str,
+    query: &ImageListQuery,
+    marker: Option<&(Param, Uuid)>,
+    params: &mut Params,
+) -> ListArm {
+    let dir = direction(query);
+    let dialect = params.dialect;
+    let driver = match query.filter.tags.split_first() {
+        Some((first, rest)) if query.sort_key == SortKey::CreatedAt => Some((first, rest)),
+        _ => None,
+    };
+    let Some((first, rest)) = driver else {
+        let mut clause = Where::arm(arm, project, params).filter(&query.filter);
+        let sort = sort_expression(query.sort_key);
+        if let Some((value, id)) = marker {
+            clause = clause.after(query, (sort, "i.id"), value.clone(), *id);
+        }
+        return ListArm {
+            from: "images i".to_owned(),
+            condition: clause.sql(),
+            order: format!("{sort} {dir}, i.id {dir}"),
+        };
+    };
+    let rows = match arm {
+        Arm::Owned => format!("d.owner = {}", params.text(project)),
+        Arm::PublicOthers => dialect.public_tag("d"),
+    };
+    let (key, value) = (params.text(&first.key), params.text(&first.value));
+    let mut clause =
+        Where::arm(arm, project, params).filter(&ImageFilter { tags: rest.to_vec(), ..query.filter.clone() });
+    if let Some((value, id)) = marker {
+        clause = clause.after(query, ("d.created_at", "d.image_id"), value.clone(), *id);
+    }
+    ListArm {
+        from: "image_tags d CROSS JOIN images i".to_owned(),
+        condition: format!(
+            "{rows} AND d.key = {key} AND d.value = {value} AND {} AND {}",
+            dialect.of_image("d"),
+            clause.sql()
+        ),
+        order: format!("d.created_at {dir}, d.image_id {dir}"),
+    }
+}
+
+/// The candidates of a `list_image_by_tags` query made of tag conditions only (at least one in `tags`, no
+/// `matches`, not `without_any_tag`): the tag rows of its `tags` entry number `driver`, as a subquery `i` with
+/// the image's `id`, `owner` and `created_at` (copied into every tag row), read from the owner-first tag index
+/// without the images table; and the query's other conditions, checked on each candidate. Each image holds a
+/// key once, so there are no duplicates. `None` for other queries (and no parameter added).
+fn tag_candidates(
+    project: &str,
+    query: &TagQuery,
+    driver: usize,
+    params: &mut Params,
+) -> Option<(String, String)> {
+    if query.name.is_some() || query.id.is_some() || query.untagged || driver >= query.all.len() {
         return None;
     }
     let dialect = params.dialect;
+    let condition = &query.all[driver];
     let owner = params.text(project);
-    let driver = format!("d.owner = {owner} AND {}", params.has_tag("d", first));
-    // The candidates carry what `Dialect::of_image` joins on (on PostgreSQL the owner too, which its checks
-    // also name, as every statement names the owner of the rows it reads).
-    let (columns, checks) = match dialect {
-        Dialect::Sqlite => ("d.image_id AS id", Where::unconditioned(Arm::Owned, project, params)),
-        Dialect::Postgres => ("d.owner AS owner, d.image_id AS id", Where::arm(Arm::Owned, project, params)),
+    let rows = if condition.values.len() == 1 {
+        // One value: a range of the index in `created_at` order (a list of values would not be).
+        let (key, value) = (params.text(&condition.key), params.text(&condition.values[0]));
+        format!("d.owner = {owner} AND d.key = {key} AND d.value = {value}")
+    } else {
+        format!("d.owner = {owner} AND {}", params.has_tag("d", condition))
     };
-    let checks = checks.tag_query(&TagQuery { all: rest.to_vec(), ..query.clone() });
+    let from = format!(
+        "(SELECT d.owner AS owner, d.image_id AS id, d.created_at AS created_at FROM image_tags d \
+         WHERE {rows}) AS i"
+    );
+    // On PostgreSQL the checks name the owner too, as every statement names the owner of the rows it reads.
+    let checks = match dialect {
+        Dialect::Sqlite => Where::unconditioned(Arm::Owned, project, params),
+        Dialect::Postgres => Where::arm(Arm::Owned, project, params),
+    };
+    let mut rest = query.all.clone();
+    rest.remove(driver);
+    let checks = checks.tag_query(&TagQuery { all: rest, ..query.clone() });
+    Some((from, checks.sql()))
+}
+
+/// The `list_image_by_tags` total straight from the owner-first tag index, for queries made of tag conditions
+/// only (see [`tag_candidates`]; the first `tags` entry lists the candidates), without reading the images
+/// table. `None` for other queries (and no parameter added).
+pub fn tag_only_count(project: &str, query: &TagQuery, params: &mut Params) -> Option<String> {
+    let (from, checks) = tag_candidates(project, query, 0, params)?;
+    Some(format!("SELECT COUNT(*) FROM {from} WHERE {checks}"))
+}
+
+/// A `list_image_by_tags` page (`i.owner, i.id, i.created_at`, newest first, then by id) of a query made of tag
+/// conditions only with a `tags` entry of one value: read from that entry's range of the owner-first tag index,
+/// which holds the candidates in `created_at` order, so that the page ends after `offset + limit` matching
+/// candidates (only the images of its last second are sorted by id) rather than after sorting every image that
+/// matches. `None` for other queries (and no parameter added).
+pub fn tag_only_page(project: &str, query: &TagQuery, page: Page, params: &mut Params) -> Option<String> {
+    let driver = query.all.iter().position(|c| c.values.len() == 1)?;
+    let (from, checks) = tag_candidates(project, query, driver, params)?;
+    let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
+    let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
     Some(format!(
-        "SELECT COUNT(*) FROM (SELECT {columns} FROM image_tags d WHERE {driver}) AS i WHERE {}",
-        checks.sql()
+        "SELECT i.owner, i.id, i.created_at FROM {from} WHERE {checks} \
+         ORDER BY i.created_at DESC, i.id ASC LIMIT {limit} OFFSET {offset}"
     ))
 }
 

@@ -3,15 +3,18 @@
 //! PostgreSQL with `IMS_TAGS_TEST_POSTGRES`).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use ims_tags::domain::image::{Image, NewImage, Status, Visibility};
 use ims_tags::domain::query::image_filter::{ImageFilter, ImageType, TimeCondition, TimeOp, visible};
 use ims_tags::domain::query::image_list::{ImageListQuery, SortKey};
 use ims_tags::domain::query::tag_query::{NameMatch, Page, TagCondition, TagQuery};
-use ims_tags::domain::tag::{Tag, TagSet};
+use ims_tags::domain::tag::{Tag, TagChange, TagSet};
+use ims_tags::store::Store;
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::harness::{open_store, test_config};
+use crate::harness::{P1, TestServer, Who, count_rows, open_store, test_config};
 
 /// A small deterministic pseudo-random sequence (no dependency, same data on every run).
 struct Lcg(u64);
@@ -48,15 +51,62 @@ fn random_list(rng: &mut Lcg) -> Vec<TagCondition> {
     list
 }
 
-/// The SQL of `list_image_by_tags` (both count paths and the pages) agrees with the plain-Rust reference
-/// `TagQuery::matches` on random data and random queries (tag lists, name and id matches, untagged), on the
-/// backend under test.
+/// Creates the images one by one, in three waves a second apart, so that they have several `created_at` values
+/// (one-second resolution) and many images share each: orders must be right across seconds and within one.
+/// Returns them as stored.
+async fn create_in_waves(store: &dyn Store, images: Vec<NewImage>) -> Vec<Image> {
+    let wave = images.len().div_ceil(3);
+    let mut created = Vec::new();
+    for (n, image) in images.into_iter().enumerate() {
+        if n > 0 && n % wave == 0 {
+            tokio::time::sleep(Duration::from_millis(1050)).await;
+        }
+        let (id, owner) = (image.id, image.owner.clone());
+        store.create_images(vec![image]).await.expect("created");
+        created.push(store.image(id, &owner).await.expect("stored"));
+    }
+    let seconds: std::collections::BTreeSet<i64> = created.iter().map(|i| i.created_at).collect();
+    assert!(seconds.len() >= 3, "three creation seconds: {seconds:?}");
+    created
+}
+
+/// Changes the tags of a few random images through the store (upserts and deletes, on images of any project,
+/// by their owner), applies the same plan to the model, and takes the images' new `updated_at` from the store
+/// (it is the store's clock); the store's tags must equal the model's. Tag rows written by a change must carry
+/// their image's `created_at` and visibility like the rows written at creation.
+async fn change_some_tags(store: &dyn Store, images: &mut [Image], rng: &mut Lcg) {
+    for _ in 0..8 {
+        let n = rng.next(images.len() as u64) as usize;
+        let image = &mut images[n];
+        let change = if rng.next(3) == 0 {
+            TagChange::DeleteKeys(vec![rng.pick(KEYS).to_owned(), rng.pick(KEYS).to_owned()])
+        } else {
+            TagChange::Upsert(vec![Tag::new(rng.pick(KEYS), rng.pick(VALUES))])
+        };
+        let writes = change.plan(&image.tags, 10).expect("within the quota");
+        store.change_tags(image.id, &image.owner, change, 10).await.expect("changed");
+        for tag in writes.upserts {
+            image.tags.insert(tag.key, tag.value);
+        }
+        for key in writes.deletes {
+            image.tags.remove(&key);
+        }
+        let stored = store.image(image.id, &image.owner).await.expect("stored");
+        assert_eq!(stored.tags, image.tags, "the model follows the store");
+        image.updated_at = stored.updated_at;
+    }
+}
+
+/// The SQL of `list_image_by_tags` (both count paths, and the pages in their order: `created_at` descending,
+/// then id) agrees with the plain-Rust reference `TagQuery::matches` on random data and random queries (tag
+/// lists, name and id matches, untagged) and random pages, on the backend under test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tag_queries_agree_with_the_reference_predicate() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = open_store(&test_config(dir.path()).await).await;
+    let config = test_config(dir.path()).await;
+    let store = open_store(&config).await;
     let mut rng = Lcg(7);
-    let mut images = Vec::new();
+    let mut drafts = Vec::new();
     for n in 0..80u64 {
         let mut tags = TagSet::new();
         for _ in 0..rng.next(4) {
@@ -64,8 +114,9 @@ async fn tag_queries_agree_with_the_reference_predicate() {
         }
         let owner = if n % 4 == 0 { "other" } else { "p" };
         let name = ["Web-1", "web-2", "db", ""][(n % 4) as usize].to_owned();
-        let image = NewImage {
-            id: Uuid::from_u128(u128::from(n) + 1),
+        drafts.push(NewImage {
+            // Ids not in creation order, so that the order by id within a second is not the creation order.
+            id: Uuid::from_u128(u128::from((n * 37) % 80) + 1),
             name: Some(name),
             status: Status::Active,
             visibility: if n % 5 == 0 { Visibility::Public } else { Visibility::Private },
@@ -78,11 +129,15 @@ async fn tag_queries_agree_with_the_reference_predicate() {
             min_ram: 0,
             tags,
             properties: BTreeMap::new(),
-        };
-        images.push(image.clone());
-        store.create_images(vec![image]).await.expect("created");
+        });
     }
+    let mut images = create_in_waves(store.as_ref(), drafts).await;
+    assert_tag_rows_copy_their_images(&config).await;
     for round in 0..300 {
+        if round % 30 == 29 {
+            change_some_tags(store.as_ref(), &mut images, &mut rng).await;
+            assert_tag_rows_copy_their_images(&config).await;
+        }
         let mut query = TagQuery {
             all: random_list(&mut rng),
             any: random_list(&mut rng),
@@ -102,18 +157,28 @@ async fn tag_queries_agree_with_the_reference_predicate() {
             1 => query.id = Some(Uuid::from_u128(u128::from(1 + rng.next(80))).to_string().to_uppercase()),
             _ => {}
         }
-        let expected: Vec<Uuid> = images
+        let mut expected: Vec<&Image> = images
             .iter()
             .filter(|i| i.owner == "p" && query.matches(i.name.as_deref(), &i.id.to_string(), &i.tags))
-            .map(|i| i.id)
             .collect();
+        expected.sort_by_key(|i| (std::cmp::Reverse(i.created_at), i.id));
+        let expected: Vec<Uuid> = expected.iter().map(|i| i.id).collect();
         let (total, _) = store.query_images("p", &query, None).await.expect("count");
         assert_eq!(total as usize, expected.len(), "round {round}: {query:?}");
-        let page = Page { limit: 1000, offset: 0 };
-        let (_, found) = store.query_images("p", &query, Some(page)).await.expect("filter");
-        let mut found: Vec<Uuid> = found.into_iter().map(|i| i.id).collect();
-        found.sort();
-        assert_eq!(found, expected, "round {round}: {query:?}");
+        let whole = Page { limit: 1000, offset: 0 };
+        let (_, found) = store.query_images("p", &query, Some(whole)).await.expect("filter");
+        let found: Vec<Uuid> = found.into_iter().map(|i| i.id).collect();
+        assert_eq!(found, expected, "round {round}, in order: {query:?}");
+        let page = Page { limit: 1 + rng.next(7), offset: rng.next(expected.len() as u64 + 3) };
+        let (paged_total, found) = store.query_images("p", &query, Some(page)).await.expect("a page");
+        let found: Vec<Uuid> = found.into_iter().map(|i| i.id).collect();
+        let wanted: Vec<Uuid> =
+            expected.iter().skip(page.offset as usize).take(page.limit as usize).copied().collect();
+        assert_eq!(
+            (paged_total as usize, found),
+            (expected.len(), wanted),
+            "round {round}, {page:?}: {query:?}"
+        );
     }
 }
 
@@ -279,9 +344,10 @@ fn sort_value(image: &Image, key: SortKey) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_filters_agree_with_the_reference_predicate() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = open_store(&test_config(dir.path()).await).await;
+    let config = test_config(dir.path()).await;
+    let store = open_store(&config).await;
     let mut rng = Lcg(11);
-    let mut created = Vec::new();
+    let mut drafts = Vec::new();
     for n in 0..60u64 {
         let mut tags = TagSet::new();
         for _ in 0..rng.next(7) {
@@ -293,7 +359,7 @@ async fn image_filters_agree_with_the_reference_predicate() {
                 properties.insert((*name).to_owned(), rng.pick(PROPERTY_VALUES).to_owned());
             }
         }
-        let image = NewImage {
+        drafts.push(NewImage {
             id: Uuid::from_u128(u128::from(n) * 7919 + 1),
             name: if rng.next(6) == 0 { None } else { Some(rng.pick(NAMES).to_owned()) },
             status: [Status::Active, Status::Queued][rng.next(2) as usize],
@@ -309,15 +375,15 @@ async fn image_filters_agree_with_the_reference_predicate() {
             min_ram: [0, 512][rng.next(2) as usize],
             tags,
             properties,
-        };
-        created.push((image.id, image.owner.clone()));
-        store.create_images(vec![image]).await.expect("created");
+        });
     }
-    let mut images = Vec::new();
-    for (id, owner) in &created {
-        images.push(store.image(*id, owner).await.expect("stored"));
-    }
+    let mut images = create_in_waves(store.as_ref(), drafts).await;
+    assert_tag_rows_copy_their_images(&config).await;
     for round in 0..300 {
+        if round % 30 == 29 {
+            change_some_tags(store.as_ref(), &mut images, &mut rng).await;
+            assert_tag_rows_copy_their_images(&config).await;
+        }
         let filter = random_filter(&mut rng, &images);
         let matching: Vec<&Image> =
             images.iter().filter(|i| visible(i, "p") && filter.matches(i, "p")).collect();
@@ -341,27 +407,90 @@ async fn image_filters_agree_with_the_reference_predicate() {
             SortKey::CreatedAt,
             SortKey::UpdatedAt,
         ][rng.next(8) as usize];
-        let ascending = rng.next(2) == 0;
-        let mut expected: Vec<&Image> = matching.clone();
-        expected.sort_by_key(|i| (sort_value(i, sort_key), i.id));
-        if !ascending {
-            expected.reverse();
-        }
-        let expected: Vec<Uuid> = expected.iter().map(|i| i.id).collect();
-        let query = ImageListQuery { filter: filter.clone(), sort_key, ascending, limit: 1000, marker: None };
-        let whole: Vec<Uuid> =
-            store.list_images("p", &query).await.expect("list").iter().map(|i| i.id).collect();
-        assert_eq!(whole, expected, "round {round}: {query:?}");
-        let mut paged = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = ImageListQuery { limit: 4, marker, ..query.clone() };
-            let ids: Vec<Uuid> =
-                store.list_images("p", &page).await.expect("page").iter().map(|i| i.id).collect();
-            let Some(last) = ids.last() else { break };
-            marker = Some(*last);
-            paged.extend(ids);
-        }
-        assert_eq!(paged, expected, "round {round}, pages of 4: {query:?}");
+        let query = ImageListQuery {
+            filter: filter.clone(),
+            sort_key,
+            ascending: rng.next(2) == 0,
+            limit: [1, 2, 4][rng.next(3) as usize],
+            marker: None,
+        };
+        check_list(store.as_ref(), &images, &query, round).await;
+        // The filter's tags alone, by `created_at` (the default order): each arm is read from a tag index in
+        // that order, and with few other conditions an arm often holds more images than a short page takes.
+        let by_tags = ImageListQuery {
+            filter: ImageFilter { tags: filter.tags.clone(), ..ImageFilter::default() },
+            sort_key: SortKey::CreatedAt,
+            ascending: rng.next(2) == 0,
+            limit: [1, 2, 4][rng.next(3) as usize],
+            marker: None,
+        };
+        check_list(store.as_ref(), &images, &by_tags, round).await;
     }
+}
+
+/// `list_images` for `p` agrees with the reference (`visible`, `ImageFilter::matches`, the sort) for the whole
+/// list, and page after page of `query.limit` images (each after the last one of the page before).
+async fn check_list(store: &dyn Store, images: &[Image], query: &ImageListQuery, round: usize) {
+    let mut expected: Vec<&Image> =
+        images.iter().filter(|i| visible(i, "p") && query.filter.matches(i, "p")).collect();
+    expected.sort_by_key(|i| (sort_value(i, query.sort_key), i.id));
+    if !query.ascending {
+        expected.reverse();
+    }
+    let expected: Vec<Uuid> = expected.iter().map(|i| i.id).collect();
+    let whole = ImageListQuery { limit: 1000, ..query.clone() };
+    let found: Vec<Uuid> = store.list_images("p", &whole).await.expect("list").iter().map(|i| i.id).collect();
+    assert_eq!(found, expected, "round {round}: {whole:?}");
+    let mut paged = Vec::new();
+    let mut marker = None;
+    loop {
+        assert!(paged.len() <= expected.len(), "round {round}, pages go past the list: {query:?}");
+        let page = ImageListQuery { marker, ..query.clone() };
+        let ids: Vec<Uuid> =
+            store.list_images("p", &page).await.expect("page").iter().map(|i| i.id).collect();
+        let Some(last) = ids.last() else { break };
+        marker = Some(*last);
+        paged.extend(ids);
+    }
+    assert_eq!(paged, expected, "round {round}, pages: {query:?}");
+}
+
+/// Every write that creates tag rows copies its image's `created_at` and visibility into them, on the backend
+/// under test: image creation with tags (private and public), op 7, op 1 (Glance's tag PUT) and an op 6 batch,
+/// each a second after the images were created, so that a copy of the write's own time would differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_rows_copy_their_images_created_at_and_visibility() {
+    let s = TestServer::start().await;
+    let private = s.image(Who::Owner, json!({"name": "private", "tags": ["at-create"]})).await;
+    let public =
+        s.image(Who::Owner, json!({"name": "public", "visibility": "public", "tags": ["at-create"]})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for image in [private, public] {
+        let body = json!({"tag": {"key": "op7", "value": "v"}}).to_string();
+        let path = format!("/v2/{P1}/images/{image}/tags");
+        assert_eq!(s.raw("POST", &path, Some(Who::Owner), &[], Some(&body)).await.status, 204, "op 7");
+        let path = format!("/v2/images/{image}/tags/op1");
+        assert_eq!(s.raw("PUT", &path, Some(Who::Owner), &[], None).await.status, 204, "op 1");
+        let body = json!({"action": "create", "tags": [{"key": "op6-a", "value": "x"}, {"key": "op6-b", "value": ""}]});
+        let path = format!("/v2/{P1}/images/{image}/tags/action");
+        let raw = s.raw("POST", &path, Some(Who::Owner), &[], Some(&body.to_string())).await;
+        assert_eq!(raw.status, 204, "op 6: {}", raw.text);
+        assert_eq!(s.tags(image).await.len(), 5, "the tags of creation, op 7, op 1 and op 6");
+    }
+    let rows = count_rows(&s.config, "SELECT COUNT(*) FROM image_tags").await;
+    assert_eq!(rows, 10, "five tag rows per image");
+    let public_rows = count_rows(&s.config, "SELECT COUNT(*) FROM image_tags WHERE is_public = true").await;
+    assert_eq!(public_rows, 5, "the public image's rows say so");
+    assert_tag_rows_copy_their_images(&s.config).await;
+}
+
+/// Asserts that the tag rows of the store `config` names repeat their images' `created_at` and visibility.
+async fn assert_tag_rows_copy_their_images(config: &ims_tags::config::Config) {
+    let differing = count_rows(
+        config,
+        "SELECT COUNT(*) FROM image_tags t JOIN images i ON i.id = t.image_id \
+         WHERE t.created_at <> i.created_at OR t.is_public <> (i.visibility = 'public')",
+    )
+    .await;
+    assert_eq!(differing, 0, "every tag row repeats its image's created_at and visibility");
 }

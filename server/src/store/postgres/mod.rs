@@ -21,7 +21,10 @@ use super::{Durability, StoreError};
 mod queries;
 
 /// The schema migrations, applied in order; the table `schema_migrations` records which have run.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_images_and_tags.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_images_and_tags.sql")),
+    (2, include_str!("migrations/0002_tags_in_image_order.sql")),
+];
 
 /// The key of the advisory lock that serialises migrations when several replicas start at once.
 const MIGRATION_LOCK: i64 = 0x696d_735f_7461_6773; // "ims_tags"

@@ -41,6 +41,21 @@ pub fn with_details(rows: &str, order: &str) -> String {
     )
 }
 
+/// A recursive query `name(key, value)` listing the distinct tags of the tag rows `t` that meet `rows`, in
+/// order, one index probe each: from each tag to the next one after it (a loose index scan; PostgreSQL reads
+/// every row for a `DISTINCT`). `rows` is the condition of a tag index that leads with the tag after it: the
+/// owner (`t.owner = $1`, the owner-first index) or public images (`t.is_public`, the public index).
+fn distinct_tags(name: &str, rows: &str) -> String {
+    format!(
+        "{name}(key, value) AS ( \
+             (SELECT t.key, t.value FROM image_tags t WHERE {rows} ORDER BY t.key, t.value LIMIT 1) \
+             UNION ALL \
+             SELECT n.key, n.value FROM {name} AS last CROSS JOIN LATERAL ( \
+                 SELECT t.key, t.value FROM image_tags t WHERE {rows} AND (t.key, t.value) > (last.key, last.value) \
+                 ORDER BY t.key, t.value LIMIT 1) AS n)"
+    )
+}
+
 /// A parameter's value and its type, as `query_typed` takes them.
 fn typed(param: &Param) -> (&(dyn ToSql + Sync), Type) {
     match param {
@@ -195,27 +210,38 @@ impl PostgresStore {
             ],
         )
         .await?;
-        for (table, column, of) in [
-            ("image_tags", "key", (|i: &NewImage| &i.tags) as fn(&NewImage) -> &BTreeMap<String, String>),
-            ("image_properties", "name", |i: &NewImage| &i.properties),
-        ] {
-            let rows: Vec<(&str, Uuid, &str, &str)> = images
-                .iter()
-                .flat_map(|i| of(i).iter().map(|(k, v)| (i.owner.as_str(), i.id, k.as_str(), v.as_str())))
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let owners: Vec<&str> = rows.iter().map(|r| r.0).collect();
-            let ids: Vec<Uuid> = rows.iter().map(|r| r.1).collect();
-            let names: Vec<&str> = rows.iter().map(|r| r.2).collect();
-            let values: Vec<&str> = rows.iter().map(|r| r.3).collect();
+        let tags: Vec<(&NewImage, &str, &str)> = images
+            .iter()
+            .flat_map(|i| i.tags.iter().map(move |(k, v)| (i, k.as_str(), v.as_str())))
+            .collect();
+        if !tags.is_empty() {
+            let owners: Vec<&str> = tags.iter().map(|t| t.0.owner.as_str()).collect();
+            let ids: Vec<Uuid> = tags.iter().map(|t| t.0.id).collect();
+            let keys: Vec<&str> = tags.iter().map(|t| t.1).collect();
+            let values: Vec<&str> = tags.iter().map(|t| t.2).collect();
+            let public: Vec<bool> = tags.iter().map(|t| t.0.visibility == Visibility::Public).collect();
             self.fixed(
                 client,
-                &format!(
-                    "INSERT INTO {table} (owner, image_id, {column}, value) \
-                     SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[])"
-                ),
+                "INSERT INTO image_tags (owner, image_id, key, value, created_at, is_public) \
+                 SELECT o, i, k, v, $6, p FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::bool[]) \
+                 AS u(o, i, k, v, p)",
+                &[&owners, &ids, &keys, &values, &public, &now],
+            )
+            .await?;
+        }
+        let properties: Vec<(&NewImage, &str, &str)> = images
+            .iter()
+            .flat_map(|i| i.properties.iter().map(move |(k, v)| (i, k.as_str(), v.as_str())))
+            .collect();
+        if !properties.is_empty() {
+            let owners: Vec<&str> = properties.iter().map(|p| p.0.owner.as_str()).collect();
+            let ids: Vec<Uuid> = properties.iter().map(|p| p.0.id).collect();
+            let names: Vec<&str> = properties.iter().map(|p| p.1).collect();
+            let values: Vec<&str> = properties.iter().map(|p| p.2).collect();
+            self.fixed(
+                client,
+                "INSERT INTO image_properties (owner, image_id, name, value) \
+                 SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[])",
                 &[&owners, &ids, &names, &values],
             )
             .await?;
@@ -263,14 +289,10 @@ impl PostgresStore {
         let mut params = Params::new(Dialect::Postgres);
         let mut arms = Vec::new();
         for arm in ARMS {
-            let mut clause = Where::arm(arm, project, &mut params).filter(&query.filter);
-            if let Some((value, id)) = &marker {
-                clause = clause.after(query, value.clone(), *id);
-            }
+            let arm = sql::list_arm(arm, project, query, marker.as_ref(), &mut params);
             arms.push(format!(
-                "(SELECT {IMAGE_COLUMNS}, {sort} AS sort_value FROM images i WHERE {} \
-                 ORDER BY {sort} {dir}, i.id {dir} LIMIT {limit})",
-                clause.sql()
+                "(SELECT {IMAGE_COLUMNS}, {sort} AS sort_value FROM {} WHERE {} ORDER BY {} LIMIT {limit})",
+                arm.from, arm.condition, arm.order
             ));
         }
         let page = format!("{} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}", arms.join(" UNION ALL "));
@@ -358,13 +380,14 @@ impl Store for PostgresStore {
             let locked = self
                 .fixed(
                     client,
-                    "UPDATE images SET updated_at = $3 WHERE owner = $1 AND id = $2 RETURNING id",
+                    "UPDATE images SET updated_at = $3 WHERE owner = $1 AND id = $2 \
+                     RETURNING created_at, visibility = 'public'",
                     &[&project, &id, &time::now()],
                 )
                 .await?;
-            if locked.is_empty() {
-                return Err(self.refusal(client, id, project).await);
-            }
+            let Some(image) = locked.first() else { return Err(self.refusal(client, id, project).await) };
+            // What the image's tag rows repeat of it.
+            let (created_at, public): (i64, bool) = (get(image, 0)?, get(image, 1)?);
             let current: TagSet = self
                 .fixed(
                     client,
@@ -381,10 +404,10 @@ impl Store for PostgresStore {
                 let values: Vec<&str> = writes.upserts.iter().map(|t| t.value.as_str()).collect();
                 self.fixed(
                     client,
-                    "INSERT INTO image_tags (owner, image_id, key, value) \
-                     SELECT $1, $2, k, v FROM unnest($3::text[], $4::text[]) AS u(k, v) \
+                    "INSERT INTO image_tags (owner, image_id, key, value, created_at, is_public) \
+                     SELECT $1, $2, k, v, $5, $6 FROM unnest($3::text[], $4::text[]) AS u(k, v) \
                      ON CONFLICT (owner, image_id, key) DO UPDATE SET value = excluded.value",
-                    &[&project, &id, &keys, &values],
+                    &[&project, &id, &keys, &values, &created_at, &public],
                 )
                 .await?;
             }
@@ -409,41 +432,48 @@ impl Store for PostgresStore {
 
     async fn project_tags(&self, project: &str) -> Result<Vec<Tag>, StoreError> {
         let client = self.client().await?;
-        self.fixed(
-            &client,
-            "SELECT DISTINCT key, value FROM image_tags WHERE owner = $1 ORDER BY key, value",
-            &[&project],
-        )
-        .await?
-        .iter()
-        .map(|row| Ok(Tag::new(get::<String>(row, 0)?, get::<String>(row, 1)?)))
-        .collect()
-    }
-
-    async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError> {
-        let client = self.client().await?;
-        let mut params = Params::new(Dialect::Postgres);
-        let mut arms = Vec::new();
-        for arm in ARMS {
-            let clause = Where::arm(arm, project, &mut params).filter(filter);
-            // The owned arm without filters reads its distinct tags straight from the owner-first index (the
-            // tags table takes the alias `i`, so that the arm's condition applies to its own owner column).
-            arms.push(if arm == Arm::Owned && !clause.filters_images() {
-                format!("(SELECT DISTINCT i.key, i.value FROM image_tags i WHERE {})", clause.sql())
-            } else {
-                format!(
-                    "(SELECT DISTINCT t.key, t.value FROM images i \
-                     JOIN image_tags t ON t.owner = i.owner AND t.image_id = i.id WHERE {})",
-                    clause.sql()
-                )
-            });
-        }
-        let statement = format!("{} ORDER BY 1, 2", arms.join(" UNION "));
-        self.typed(&client, &statement, &params)
+        let statement = format!(
+            "WITH RECURSIVE {} SELECT key, value FROM owned ORDER BY key, value",
+            distinct_tags("owned", "t.owner = $1")
+        );
+        self.fixed(&client, &statement, &[&project])
             .await?
             .iter()
             .map(|row| Ok(Tag::new(get::<String>(row, 0)?, get::<String>(row, 1)?)))
             .collect()
+    }
+
+    async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError> {
+        let client = self.client().await?;
+        let filtered = Where::arm(Arm::Owned, project, &mut Params::new(Dialect::Postgres))
+            .filter(filter)
+            .filters_images();
+        let rows = if !filtered {
+            // The distinct tags of the project's images and of every public image, each skipping through its
+            // tag index (the public arm takes the project's public images too: they are in the other arm
+            // anyway, and the union is a set).
+            let statement = format!(
+                "WITH RECURSIVE {}, {} SELECT key, value FROM owned UNION SELECT key, value FROM public_tags \
+                 ORDER BY 1, 2",
+                distinct_tags("owned", "t.owner = $1"),
+                distinct_tags("public_tags", "t.is_public"),
+            );
+            self.fixed(&client, &statement, &[&project]).await?
+        } else {
+            let mut params = Params::new(Dialect::Postgres);
+            let mut arms = Vec::new();
+            for arm in ARMS {
+                let clause = Where::arm(arm, project, &mut params).filter(filter);
+                arms.push(format!(
+                    "(SELECT DISTINCT t.key, t.value FROM images i \
+                     JOIN image_tags t ON t.owner = i.owner AND t.image_id = i.id WHERE {})",
+                    clause.sql()
+                ));
+            }
+            let statement = format!("{} ORDER BY 1, 2", arms.join(" UNION "));
+            self.typed(&client, &statement, &params).await?
+        };
+        rows.iter().map(|row| Ok(Tag::new(get::<String>(row, 0)?, get::<String>(row, 1)?))).collect()
     }
 
     async fn query_images(
@@ -477,13 +507,20 @@ impl Store for PostgresStore {
             let statement = count(&mut params);
             let total = total(self.typed(client, &statement, &params).await?)?;
             let mut params = Params::new(Dialect::Postgres);
-            let clause = Where::arm(Arm::Owned, project, &mut params).tag_query(query).sql();
-            let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
-            let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
+            // The page's rows: from the tag index in order when the query is made of tag conditions only (and
+            // one of them has a single value), else from the project's images.
+            let rows = sql::tag_only_page(project, query, page, &mut params).unwrap_or_else(|| {
+                let clause = Where::arm(Arm::Owned, project, &mut params).tag_query(query).sql();
+                let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
+                let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
+                format!(
+                    "SELECT i.owner, i.id, i.created_at FROM images i WHERE {clause} \
+                     ORDER BY i.created_at DESC, i.id ASC LIMIT {limit} OFFSET {offset}"
+                )
+            });
             let statement = format!(
-                "SELECT p.id, COALESCE(p.name, ''), p.status, tg.keys, tg.vals FROM \
-                 (SELECT i.owner, i.id, i.name, i.status, i.created_at FROM images i WHERE {clause} \
-                  ORDER BY i.created_at DESC, i.id ASC LIMIT {limit} OFFSET {offset}) AS p \
+                "SELECT p.id, COALESCE(im.name, ''), im.status, tg.keys, tg.vals FROM ({rows}) AS p \
+                 JOIN images im ON im.owner = p.owner AND im.id = p.id \
                  LEFT JOIN LATERAL (SELECT array_agg(t.key ORDER BY t.key) AS keys, \
                      array_agg(t.value ORDER BY t.key) AS vals \
                      FROM image_tags t WHERE t.owner = p.owner AND t.image_id = p.id) AS tg ON true \

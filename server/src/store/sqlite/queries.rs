@@ -140,6 +140,34 @@ fn require_owner(conn: &Connection, id: &str, project: &str) -> Result<bool, Sto
     }
 }
 
+/// What a tag row repeats of its image: `created_at`, and whether the image is public.
+struct TagRowImage {
+    created_at: i64,
+    public: bool,
+}
+
+/// Bumps the `updated_at` of an image `project` owns, and reads what its tag rows repeat: the one lookup of the
+/// image a tag change makes. An image it does not own is not changed, and the error says why (not found, or
+/// not owned); the caller's savepoint undoes the bump if the change is then refused.
+fn touch_owned(conn: &Connection, id: &str, project: &str) -> Result<TagRowImage, StoreError> {
+    let touched = conn
+        .prepare_cached(
+            "UPDATE images SET updated_at = ? WHERE id = ? AND owner = ? \
+             RETURNING created_at, visibility = 'public'",
+        )?
+        .query_row(params![time::now(), id, project], |r| {
+            Ok(TagRowImage { created_at: r.get(0)?, public: r.get(1)? })
+        })
+        .optional()?;
+    match touched {
+        Some(image) => Ok(image),
+        None => {
+            require_owner(conn, id, project)?;
+            Err(StoreError::Backend(format!("image {id} changed owner during a write")))
+        }
+    }
+}
+
 fn insert_image(conn: &Connection, image: &NewImage, now: i64) -> Result<(), StoreError> {
     let id = image.id.to_string();
     let inserted = conn
@@ -167,10 +195,12 @@ fn insert_image(conn: &Connection, image: &NewImage, now: i64) -> Result<(), Sto
     if inserted == 0 {
         return Err(StoreError::Conflict);
     }
-    let mut tag =
-        conn.prepare_cached("INSERT INTO image_tags (image_id, key, value, owner) VALUES (?, ?, ?, ?)")?;
+    let mut tag = conn.prepare_cached(
+        "INSERT INTO image_tags (image_id, key, value, owner, created_at, is_public) VALUES (?, ?, ?, ?, ?, ?)",
+    )?;
+    let public = image.visibility == Visibility::Public;
     for (key, value) in &image.tags {
-        tag.execute(params![id, key, value, image.owner])?;
+        tag.execute(params![id, key, value, image.owner, now, public])?;
     }
     let mut prop =
         conn.prepare_cached("INSERT INTO image_properties (image_id, name, value) VALUES (?, ?, ?)")?;
@@ -248,23 +278,19 @@ impl Store for SqliteStore {
                     Some((sort_value, marker))
                 }
             };
-            let sort = sql::sort_expression(query.sort_key);
             let dir = sql::direction(&query);
             let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+            let sort = sql::sort_expression(query.sort_key);
             let mut params = Params::new(Dialect::Sqlite);
             let union = union_of_arms("UNION ALL", |arm| {
-                let mut clause = Where::arm(arm, &project, &mut params).filter(&query.filter);
-                if let Some((value, id)) = &marker {
-                    clause = clause.after(&query, value.clone(), *id);
-                }
+                let arm = sql::list_arm(arm, &project, &query, marker.as_ref(), &mut params);
                 format!(
-                    "SELECT i.id AS id, {sort} AS sort_value FROM images i WHERE {} \
-                     ORDER BY {sort} {dir}, i.id {dir} LIMIT {limit}",
-                    clause.sql()
+                    "SELECT i.id AS id, {sort} AS sort_value FROM {} WHERE {} ORDER BY {} LIMIT {limit}",
+                    arm.from, arm.condition, arm.order
                 )
             });
             let ids: Vec<Value> = conn
-                .prepare(&format!("{union} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}"))?
+                .prepare_cached(&format!("{union} ORDER BY sort_value {dir}, id {dir} LIMIT {limit}"))?
                 .query_map(params_from_iter(to_values(&params)?), |r| r.get::<_, Value>(0))?
                 .collect::<Result<_, _>>()?;
             if ids.is_empty() {
@@ -292,9 +318,13 @@ impl Store for SqliteStore {
             if require_owner(conn, &id, &project)? {
                 return Err(StoreError::Protected);
             }
-            conn.execute("DELETE FROM image_tags WHERE image_id = ?", [&id])?;
-            conn.execute("DELETE FROM image_properties WHERE image_id = ?", [&id])?;
-            conn.execute("DELETE FROM images WHERE id = ?", [&id])?;
+            for delete in [
+                "DELETE FROM image_tags WHERE image_id = ?",
+                "DELETE FROM image_properties WHERE image_id = ?",
+                "DELETE FROM images WHERE id = ?",
+            ] {
+                conn.prepare_cached(delete)?.execute([&id])?;
+            }
             Ok(())
         })
         .await
@@ -310,21 +340,20 @@ impl Store for SqliteStore {
         let project = project.to_owned();
         self.write(move |conn| {
             let id = id.to_string();
-            require_owner(conn, &id, &project)?;
+            let image = touch_owned(conn, &id, &project)?;
             let current = read_tags(conn, &id)?;
             let writes = change.plan(&current, max_tags)?;
             let mut upsert = conn.prepare_cached(
-                "INSERT INTO image_tags (image_id, key, value, owner) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (image_id, key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO image_tags (image_id, key, value, owner, created_at, is_public) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (image_id, key) DO UPDATE SET value = excluded.value",
             )?;
             for tag in &writes.upserts {
-                upsert.execute(params![id, tag.key, tag.value, project])?;
+                upsert.execute(params![id, tag.key, tag.value, project, image.created_at, image.public])?;
             }
             let mut delete = conn.prepare_cached("DELETE FROM image_tags WHERE image_id = ? AND key = ?")?;
             for key in &writes.deletes {
                 delete.execute(params![id, key])?;
             }
-            conn.execute("UPDATE images SET updated_at = ? WHERE id = ?", params![time::now(), id])?;
             Ok(())
         })
         .await
@@ -360,16 +389,31 @@ impl Store for SqliteStore {
     async fn filtered_tags(&self, project: &str, filter: &ImageFilter) -> Result<Vec<Tag>, StoreError> {
         let (project, filter) = (project.to_owned(), filter.clone());
         self.read(move |conn| {
-            // Each arm yields its distinct tags (the owned arm straight from the owner-first index, in order);
-            // `UNION` merges the two short lists.
+            // Each arm yields its distinct tags; `UNION` merges the two short lists. Without a filter they come
+            // straight from a tag index in order, skipping from one distinct tag to the next (SQLite's
+            // skip-ahead for DISTINCT, chosen from the index statistics): the owner-first index for the
+            // project's images, the public index for public images. The public arm then takes every public
+            // image, the project's own too: they are in the other arm anyway, and the union is a set.
+            let filtered = Where::arm(Arm::Owned, &project, &mut Params::new(Dialect::Sqlite))
+                .filter(&filter)
+                .filters_images();
             let mut params = Params::new(Dialect::Sqlite);
             let union = union_of_arms("UNION", |arm| {
-                let clause = Where::arm(arm, &project, &mut params).filter(&filter);
-                if arm == Arm::Owned && !clause.filters_images() {
-                    // The arm's only parameter is the owner.
-                    "SELECT DISTINCT t.key AS key, t.value AS value FROM image_tags t WHERE t.owner = ?"
-                        .to_owned()
+                if !filtered {
+                    match arm {
+                        Arm::Owned => {
+                            let owner = params.push(Param::Text(project.clone()));
+                            format!(
+                                "SELECT DISTINCT t.key AS key, t.value AS value FROM image_tags t \
+                                 WHERE t.owner = {owner}"
+                            )
+                        }
+                        Arm::PublicOthers => "SELECT DISTINCT t.key AS key, t.value AS value \
+                                              FROM image_tags t WHERE t.is_public = 1"
+                            .to_owned(),
+                    }
                 } else {
+                    let clause = Where::arm(arm, &project, &mut params).filter(&filter);
                     format!(
                         "SELECT DISTINCT t.key AS key, t.value AS value FROM images i \
                          JOIN image_tags t ON t.image_id = i.id WHERE {}",
@@ -377,7 +421,7 @@ impl Store for SqliteStore {
                     )
                 }
             });
-            let mut stmt = conn.prepare(&format!("{union} ORDER BY key, value"))?;
+            let mut stmt = conn.prepare_cached(&format!("{union} ORDER BY key, value"))?;
             let tags = stmt
                 .query_map(params_from_iter(to_values(&params)?), |r| {
                     Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -401,21 +445,43 @@ impl Store for SqliteStore {
                 let clause = Where::arm(Arm::Owned, &project, &mut params).tag_query(&query);
                 format!("SELECT COUNT(*) FROM images i WHERE {}", clause.sql())
             });
-            let total: i64 = conn.query_row(&count, params_from_iter(to_values(&params)?), |r| r.get(0))?;
+            let total: i64 = conn
+                .prepare_cached(&count)?
+                .query_row(params_from_iter(to_values(&params)?), |r| r.get(0))?;
             let Some(page) = page else { return Ok((u64::try_from(total).unwrap_or(0), Vec::new())) };
             let mut params = Params::new(Dialect::Sqlite);
-            let clause = Where::arm(Arm::Owned, &project, &mut params).tag_query(&query).sql();
-            let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
-            let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
-            let mut stmt = conn.prepare(&format!(
-                "SELECT i.id, COALESCE(i.name, ''), i.status FROM images i WHERE {clause} \
-                 ORDER BY i.created_at DESC, i.id ASC LIMIT {limit} OFFSET {offset}"
-            ))?;
-            let rows = stmt
-                .query_map(params_from_iter(to_values(&params)?), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+            let rows: Vec<(String, String, String)> =
+                match sql::tag_only_page(&project, &query, page, &mut params) {
+                    // Tag conditions only: the page's ids in order from the tag index, then their images.
+                    Some(ids) => {
+                        let ids: Vec<String> = conn
+                            .prepare_cached(&ids)?
+                            .query_map(params_from_iter(to_values(&params)?), |r| r.get(1))?
+                            .collect::<Result<_, _>>()?;
+                        let mut image = conn
+                            .prepare_cached("SELECT COALESCE(name, ''), status FROM images WHERE id = ?")?;
+                        ids.into_iter()
+                            .map(|id| {
+                                let (name, status) =
+                                    image.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                                Ok((id, name, status))
+                            })
+                            .collect::<Result<_, StoreError>>()?
+                    }
+                    None => {
+                        let clause = Where::arm(Arm::Owned, &project, &mut params).tag_query(&query).sql();
+                        let limit = params.push(Param::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)));
+                        let offset = params.push(Param::Int(i64::try_from(page.offset).unwrap_or(i64::MAX)));
+                        conn.prepare_cached(&format!(
+                            "SELECT i.id, COALESCE(i.name, ''), i.status FROM images i WHERE {clause} \
+                         ORDER BY i.created_at DESC, i.id ASC LIMIT {limit} OFFSET {offset}"
+                        ))?
+                        .query_map(params_from_iter(to_values(&params)?), |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        })?
+                        .collect::<Result<_, _>>()?
+                    }
+                };
             let mut found = Vec::with_capacity(rows.len());
             for (id, name, status) in rows {
                 let tags = read_tags(conn, &id)?.into_iter().map(|(k, v)| Tag::new(k, v)).collect();
