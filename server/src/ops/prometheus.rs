@@ -45,6 +45,14 @@ pub const SQLITE_READERS_WAITING: &str = "ims_tags_sqlite_readers_waiting";
 pub const SQLITE_WRITER_QUEUE_DEPTH: &str = "ims_tags_sqlite_writer_queue_depth";
 /// Writes committed together by one SQLite transaction (group commit).
 pub const SQLITE_WRITE_GROUP_SIZE: &str = "ims_tags_sqlite_write_group_size";
+/// Connections the PostgreSQL store's pool holds open.
+pub const POSTGRES_POOL_CONNECTIONS: &str = "ims_tags_postgres_pool_connections";
+/// The cap on the PostgreSQL store's pool (`postgres.pool_size`).
+pub const POSTGRES_POOL_CONNECTIONS_MAX: &str = "ims_tags_postgres_pool_connections_max";
+/// PostgreSQL connections taken from the pool (running a query or a transaction).
+pub const POSTGRES_POOL_IN_USE: &str = "ims_tags_postgres_pool_in_use";
+/// Requests waiting for a PostgreSQL connection from the pool.
+pub const POSTGRES_POOL_WAITING: &str = "ims_tags_postgres_pool_waiting";
 /// Always 1, labelled with the version.
 pub const BUILD_INFO: &str = "ims_tags_build_info";
 
@@ -134,6 +142,10 @@ fn describe() {
         Unit::Count,
         "Writes committed together by one SQLite transaction (group commit)."
     );
+    describe_gauge!(POSTGRES_POOL_CONNECTIONS, Unit::Count, "Connections the PostgreSQL pool holds open.");
+    describe_gauge!(POSTGRES_POOL_CONNECTIONS_MAX, Unit::Count, "The cap on the PostgreSQL pool.");
+    describe_gauge!(POSTGRES_POOL_IN_USE, Unit::Count, "PostgreSQL connections taken from the pool.");
+    describe_gauge!(POSTGRES_POOL_WAITING, Unit::Count, "Requests waiting for a PostgreSQL connection.");
     describe_gauge!(BUILD_INFO, Unit::Count, "Always 1, labelled with the version of ims-tags.");
 }
 

@@ -1,6 +1,6 @@
 //! Operating the real binary (issue 8): `/metrics` counts every request under its OpenAPI operation id and
 //! status, times it in a histogram and exposes the connection, body-memory, fair-share and SQLite gauges (one
-//! process, so every count is exact); `--log-format json` writes one JSON object per line, with a `request`
+//! process, so every count is exact), or on PostgreSQL the pool's; `--log-format json` writes one JSON object per line, with a `request`
 //! line per request carrying its id, operation, method, path, status, latency, caller and project, and no
 //! secret.
 
@@ -253,4 +253,54 @@ async fn json_logs_have_a_line_per_request_with_its_fields_and_no_secret() {
     for secret in [TOKEN, SK] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
+}
+
+/// On PostgreSQL (`IMS_TAGS_TEST_POSTGRES`, as `scripts/test` runs it) the pool's state is in `/metrics`:
+/// its cap follows `postgres.pool_size`, it holds at least the connection the requests used and at most the
+/// cap, and at rest nothing is taken or waited for. The gauges are sampled each second, hence the polling.
+/// On SQLite there is no pool, and the test has nothing to do (the SQLite gauges are checked above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_pool_state_is_in_the_metrics() {
+    let Ok(admin) = std::env::var("IMS_TAGS_TEST_POSTGRES") else {
+        return;
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let (db, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.expect("connects");
+    tokio::spawn(connection);
+    db.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
+    let url = format!("{admin}?options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().expect("dir");
+    let server =
+        start(dir.path(), &[("IMS_TAGS_DATABASE_URL", &url), ("IMS_TAGS_POSTGRES__POOL_SIZE", "5")], None);
+    let (client, base) = (http(), server.base());
+    for n in 0..3 {
+        create_image(&client, &base, &format!("pool-{n}")).await.expect("created");
+    }
+    let started = Instant::now();
+    let gauges = loop {
+        let (_, samples) = scrape(&client, &base).await;
+        let gauges = [
+            "ims_tags_postgres_pool_connections_max",
+            "ims_tags_postgres_pool_connections",
+            "ims_tags_postgres_pool_in_use",
+            "ims_tags_postgres_pool_waiting",
+        ]
+        .map(|name| value(&samples, name, &[]));
+        if gauges[1].is_some_and(|open| open >= 1.0) && gauges[2] == Some(0.0) {
+            break gauges;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the pool's gauges are reported: {gauges:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let [max, open, in_use, waiting] = gauges;
+    assert_eq!(max, Some(5.0), "the cap is postgres.pool_size");
+    assert!(open.is_some_and(|open| (1.0..=5.0).contains(&open)), "{open:?} connections open");
+    assert_eq!((in_use, waiting), (Some(0.0), Some(0.0)), "at rest");
+    assert_eq!(
+        value(&(scrape(&client, &base).await.1), "ims_tags_sqlite_readers", &[]),
+        None,
+        "no SQLite store"
+    );
+    drop(server);
+    db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("dropped");
 }

@@ -17,6 +17,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Config as PgConfig, NoTls};
 
 use super::{Durability, StoreError};
+use crate::ops::prometheus::{
+    POSTGRES_POOL_CONNECTIONS, POSTGRES_POOL_CONNECTIONS_MAX, POSTGRES_POOL_IN_USE, POSTGRES_POOL_WAITING,
+};
 
 mod queries;
 
@@ -71,6 +74,7 @@ impl PostgresStore {
             .create_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+        report_pool_state(&pool);
         let store = PostgresStore { pool, query_time_limit: options.query_time_limit };
         store.migrate().await?;
         Ok(store)
@@ -253,6 +257,29 @@ impl Drop for Transaction {
             drop(Object::take(client));
         }
     }
+}
+
+/// How often the pool's state is sampled into its gauges.
+const POOL_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reports the pool's state (connections open, taken, waited for, and the cap) as gauges, sampled every
+/// [`POOL_SAMPLE_INTERVAL`] for as long as the pool lives. deadpool keeps these counts itself and has no hook
+/// on a connection's return, so a sample is the exact state at its instant; a scrape is at most that old.
+fn report_pool_state(pool: &Pool) {
+    metrics::gauge!(POSTGRES_POOL_CONNECTIONS_MAX).set(pool.status().max_size as f64);
+    let pool = pool.weak();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(POOL_SAMPLE_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(pool) = pool.upgrade() else { break };
+            let status = pool.status();
+            metrics::gauge!(POSTGRES_POOL_CONNECTIONS).set(status.size as f64);
+            metrics::gauge!(POSTGRES_POOL_IN_USE).set(status.size.saturating_sub(status.available) as f64);
+            metrics::gauge!(POSTGRES_POOL_WAITING).set(status.waiting as f64);
+        }
+    });
 }
 
 #[cfg(test)]
