@@ -324,7 +324,8 @@ impl Store for SqliteStore {
             for key in &writes.deletes {
                 delete.execute(params![id, key])?;
             }
-            conn.execute("UPDATE images SET updated_at = ? WHERE id = ?", params![time::now(), id])?;
+            conn.prepare_cached("UPDATE images SET updated_at = ? WHERE id = ?")?
+                .execute(params![time::now(), id])?;
             Ok(())
         })
         .await
