@@ -5,7 +5,8 @@
 //! One writer thread commits concurrent writes together (group commit), and a small pool of reader connections
 //! never waits on the writer (WAL). Each group is flushed to disk before its writes are acknowledged
 //! (`synchronous=FULL`) unless the durability setting says otherwise, and SQLite's progress handler stops a
-//! read that runs past the per-query time limit.
+//! read that runs past the per-query time limit. A checkpointer thread copies the log into the database beside
+//! the writer, which copies only the last frames (see `run_checkpointer`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
