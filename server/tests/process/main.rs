@@ -289,22 +289,17 @@ async fn status_of(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<u16> {
     answer_of(stream).await.ok()
 }
 
-/// The status of the answer on `stream`, or what happened instead (for the failure message).
 /// How many `add_image_tag` requests the server has answered, by status, from its `/metrics`.
 async fn answered_by_status(client: &reqwest::Client, base: &str) -> std::collections::BTreeMap<String, u64> {
-    let text =
-        client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("text");
-    text.lines()
-        .filter_map(|line| {
-            line.strip_prefix("ims_tags_http_requests_total{operation=\"add_image_tag\",status=\"")
-        })
-        .filter_map(|rest| {
-            let (status, count) = rest.split_once("\"} ")?;
-            Some((status.to_owned(), count.trim().parse::<u64>().ok()?))
-        })
+    let (_, samples) = ops::scrape(client, base).await;
+    samples
+        .into_iter()
+        .filter(|s| s.name == "ims_tags_http_requests_total" && s.labels["operation"] == "add_image_tag")
+        .map(|s| (s.labels["status"].clone(), s.value as u64))
         .collect()
 }
 
+/// The status of the answer on `stream`, or what happened instead (for the failure message).
 async fn answer_of(stream: &mut (impl AsyncReadExt + Unpin)) -> Result<u16, String> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];

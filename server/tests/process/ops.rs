@@ -18,10 +18,10 @@ use super::{AK, PROJECT, SK, TOKEN, create_image, http, start, start_with_args, 
 
 /// One sample of the Prometheus text exposition.
 #[derive(Debug)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
+pub(super) struct Sample {
+    pub(super) name: String,
+    pub(super) labels: BTreeMap<String, String>,
+    pub(super) value: f64,
 }
 
 /// The labels inside `{...}`: `name="value"` pairs, values with `\\`, `\"` and `\n` escapes.
@@ -72,7 +72,8 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
     samples.iter().find(|s| s.name == name && s.labels == wanted).map(|s| s.value)
 }
 
-async fn scrape(client: &reqwest::Client, base: &str) -> (String, Vec<Sample>) {
+/// The content type and samples of the server's `/metrics`.
+pub(super) async fn scrape(client: &reqwest::Client, base: &str) -> (String, Vec<Sample>) {
     let r = client.get(format!("{base}/metrics")).send().await.expect("scraped");
     assert_eq!(r.status(), 200);
     let content_type = r.headers()["content-type"].to_str().expect("text").to_owned();
