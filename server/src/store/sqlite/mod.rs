@@ -116,7 +116,8 @@ const READER_STATEMENT_CACHE: usize = 64;
 /// Virtual-machine steps between two looks at the clock while a read runs (a few microseconds of work).
 const PROGRESS_STEPS: std::ffi::c_int = 1000;
 
-fn configure(conn: &Connection, durability: Durability) -> Result<(), StoreError> {
+/// Applies the settings every connection shares, with a page cache of `cache_kib`.
+fn configure(conn: &Connection, durability: Durability, cache_kib: i64) -> Result<(), StoreError> {
     conn.busy_timeout(Duration::from_secs(5))?;
     // In WAL mode FULL syncs the log at every commit, NORMAL only at checkpoints. With group commit one sync
     // covers every write of the group.
@@ -125,7 +126,7 @@ fn configure(conn: &Connection, durability: Durability) -> Result<(), StoreError
         Durability::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
-    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(())
 }
@@ -139,8 +140,7 @@ impl SqliteStore {
         }
         let mut writer = Connection::open(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&writer, options.durability)?;
-        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        configure(&writer, options.durability, WRITER_CACHE_KIB)?;
         migrate(&writer)?;
         // Refresh the planner's statistics when they are missing or stale, sampling rather than reading whole
         // tables so that opening a large database stays fast.
@@ -154,7 +154,7 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
-            configure(&conn, options.durability)?;
+            configure(&conn, options.durability, CACHE_KIB)?;
             conn.set_prepared_statement_cache_capacity(READER_STATEMENT_CACHE);
             // Plans that do not depend on the bound values (SQLite's query planner stability guarantee): with
             // the STAT4 statistics of the bundled build, a cached statement comparing a bound value with an
@@ -163,7 +163,7 @@ impl SqliteStore {
             pool.push(conn);
         }
         let checkpointer = Connection::open(path)?;
-        configure(&checkpointer, options.durability)?;
+        configure(&checkpointer, options.durability, CACHE_KIB)?;
         // The writer's WAL hook replaces SQLite's automatic checkpoint (which is a WAL hook too): the
         // checkpointer thread copies the log instead.
         let log = Arc::new(LogState::new());
